@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import Select, case, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rcsgate.models import Agent, AgentOperator
+
+
+class AgentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, row: Agent | AgentOperator) -> None:
+        self.session.add(row)
+
+    def live(self, brand_id: str) -> Select[tuple[Agent]]:
+        return select(Agent).where(Agent.brand_id == brand_id, Agent.deleted_at.is_(None))
+
+    async def find(self, brand_id: str, name: str) -> Agent | None:
+        """By agentName, else by displayName; both case-insensitive."""
+        key = name.casefold()
+        return await self.session.scalar(
+            self.live(brand_id)
+            .where((Agent.name_key == key) | (Agent.display_key == key))
+            .order_by(case((Agent.name_key == key, 0), else_=1))
+            .limit(1)
+        )
+
+    async def name_taken(self, brand_id: str, name_key: str) -> bool:
+        found = await self.session.scalar(self.live(brand_id).where(Agent.name_key == name_key))
+        return found is not None
+
+    async def operators(self, agent_ids: Sequence[str]) -> dict[str, list[AgentOperator]]:
+        rows = await self.session.scalars(
+            select(AgentOperator)
+            .where(AgentOperator.agent_id.in_(agent_ids))
+            .order_by(AgentOperator.agent_id, AgentOperator.operator)
+        )
+        by_agent: dict[str, list[AgentOperator]] = defaultdict(list)
+        for row in rows:
+            by_agent[row.agent_id].append(row)
+        return by_agent

@@ -1,0 +1,83 @@
+"""create_app(settings): the ASGI app with /v3, /healthz and /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from rcsgate import __version__
+from rcsgate.accounts.endpoints import router as account_router
+from rcsgate.agents.endpoints import router as agents_router
+from rcsgate.brands.endpoints import router as brands_router
+from rcsgate.config import Settings
+from rcsgate.context import AppContext
+from rcsgate.gate import ApiGate
+from rcsgate.kit.metrics import MetricsMiddleware, metrics_endpoint
+from rcsgate.openapi import build_openapi
+from rcsgate.problems import ProblemGuard, install_problem_handlers
+
+DESCRIPTION = """\
+rcsgate's public API, compatible with the iP.1 RCS API v3.
+
+Authenticate with `Authorization: Bearer <key>`. Errors are `application/problem+json`.
+Collections page with `start`, `limit` and `order`, and answer with `Link` and `X-Total-Count`.
+"""
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix="/v3")
+    for resource in (account_router, brands_router, agents_router):
+        router.include_router(resource)
+    return router
+
+
+def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
+    """The app; given a context, the caller owns it (tests, `serve` with shared workers)."""
+    settings = context.settings if context else (settings or Settings())
+    app_context = context or AppContext.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if context is None:
+            await app_context.aclose()
+
+    app = FastAPI(
+        title="rcsgate",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/v3/openapi.json",
+        docs_url="/v3/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.context = app_context
+    app.include_router(api_router())
+    app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    install_problem_handlers(app)
+    app.add_middleware(ApiGate, context=app_context)
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(ProblemGuard)
+
+    def openapi() -> dict[str, Any]:
+        return build_openapi(app)
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+async def healthz(request: Request) -> Response:
+    context: AppContext = request.app.state.context
+    try:
+        async with context.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "up"})

@@ -1,0 +1,70 @@
+"""Settings from the environment (prefix `RCSGATE_`) and the command line."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+from rcsgate.kit.net import IPNetwork, parse_network
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RCSGATE_", extra="ignore")
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy async URL; empty means SQLite at <data_dir>/rcsgate.db",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis for shared rate limits and caches; none: in-process"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8443
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    insecure_http: bool = Field(
+        default=False, description="Serve plain HTTP, only behind a TLS-terminating proxy"
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or CIDRs whose X-Forwarded-For / X-Forwarded-Proto are believed",
+    )
+    operators: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["rbm", "maap"],
+        description="Operators an agent launch is requested at",
+    )
+    default_rate_limit: int = Field(default=30, ge=1, description="Requests/s per account")
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    currency: str = "SEK"
+    log_level: str = "INFO"
+    log_json: bool = True
+    workers: int = Field(default=1, ge=1)
+
+    @field_validator("trusted_proxies", "operators", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parse_network(item)
+        return value
+
+    @cached_property
+    def trusted_networks(self) -> tuple[IPNetwork, ...]:
+        return tuple(parse_network(item) for item in self.trusted_proxies)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'rcsgate.db'}"

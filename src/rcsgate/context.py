@@ -1,0 +1,38 @@
+"""AppContext: the one composition root shared by the API, the workers and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from rcsgate.config import Settings
+from rcsgate.kit.clock import Clock, SystemClock
+from rcsgate.kit.db import create_engine, create_sessionmaker
+from rcsgate.kit.ratelimit import RateLimiter
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    rate_limiter: RateLimiter
+    closed: bool = field(default=False, init=False)
+
+    @classmethod
+    def create(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
+        engine = create_engine(settings.resolved_database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            clock=clock or SystemClock(),
+            rate_limiter=RateLimiter(settings.redis_url),
+        )
+
+    async def aclose(self) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.engine.dispose()

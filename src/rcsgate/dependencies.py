@@ -1,0 +1,40 @@
+"""FastAPI dependencies: the context, one unit of work per request, the calling principal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rcsgate.context import AppContext
+from rcsgate.gate import principal_of
+from rcsgate.keys.service import Principal
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """Commits once when the endpoint returns, before the response is sent; else rolls back."""
+    async with get_context(request).sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+def current_principal(request: Request) -> Principal:
+    return principal_of(request.scope["state"])
+
+
+Context = Annotated[AppContext, Depends(get_context)]
+# scope="function": the commit happens before the response goes out, so a 201 means stored.
+Session = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,184 @@
+"""The gate in front of `/v3`: HTTPS, API key, IP allow-list, rate limit, body checks.
+
+A pure ASGI middleware, in this order, each step refusing with a problem response before
+anything behind it runs:
+1. plain HTTP (not vouched for by a trusted proxy's `X-Forwarded-Proto: https`) → 403;
+2. missing, malformed, unknown or revoked key → 401;
+3. a key used from an address outside its allow-list → 403;
+4. over the account's rate limit → 429 (the request has no effect);
+5. a body over the size cap → 413, a body that is not JSON → 415.
+Every response that passed step 4 carries the RateLimit-* headers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rcsgate.context import AppContext
+from rcsgate.errors import (
+    HttpsRequired,
+    IpNotAllowed,
+    PayloadTooLarge,
+    RateLimited,
+    RcsgateError,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+    problem_response,
+)
+from rcsgate.keys.service import Principal, authenticate
+from rcsgate.kit.net import address_in, client_address
+
+API_PREFIX = "/v3"
+PUBLIC_PATHS = frozenset({"/v3/openapi.json", "/v3/docs", "/v3/docs/oauth2-redirect"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class ApiGate:
+    def __init__(self, app: ASGIApp, context: AppContext) -> None:
+        self.app = app
+        self.context = context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _under_api(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        try:
+            self._require_https(scope, headers)
+            if scope["path"] in PUBLIC_PATHS:
+                await self.app(scope, receive, send)
+                return
+            principal = await self._authenticate(scope, headers)
+            decision = await self.context.rate_limiter.hit(principal.account_id, principal.rate_limit)
+            rate_headers = decision.headers()
+            if not decision.allowed:
+                raise RateLimited(
+                    f"Over {principal.rate_limit} requests per second for this account",
+                    headers={**rate_headers, "Retry-After": str(decision.retry_after)},
+                )
+            receive = await self._checked_body(scope, headers, receive, rate_headers)
+        except RcsgateError as error:
+            await problem_response(error)(scope, receive, send)
+            return
+        except (OperationalError, DBAPIError, OSError):
+            await problem_response(ServiceUnavailable(headers={"Retry-After": "1"}))(
+                scope, receive, send
+            )
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, _with_headers(send, rate_headers))
+
+    def _require_https(self, scope: Scope, headers: Headers) -> None:
+        if scope.get("scheme") == "https":
+            return
+        settings = self.context.settings
+        peer = scope.get("client")
+        proxied = client_address(peer[0] if peer else None, None, ())
+        if (
+            proxied is not None
+            and address_in(proxied, settings.trusted_networks)
+            and headers.get("x-forwarded-proto", "").lower() == "https"
+        ):
+            return
+        raise HttpsRequired("Use https://; nothing was done")
+
+    async def _authenticate(self, scope: Scope, headers: Headers) -> Principal:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token:
+            raise Unauthorized("Send the API key as 'Authorization: Bearer <key>'")
+        async with self.context.sessionmaker() as session:
+            principal = await authenticate(session, self.context.clock, token)
+            await session.commit()
+        if principal is None:
+            raise Unauthorized("Unknown or revoked API key")
+        if principal.allowed_networks:
+            peer = scope.get("client")
+            address = client_address(
+                peer[0] if peer else None,
+                headers.get("x-forwarded-for"),
+                self.context.settings.trusted_networks,
+            )
+            if address is None or not address_in(address, principal.allowed_networks):
+                raise IpNotAllowed(f"Address {address} is not in this key's allow-list")
+        return principal
+
+    async def _checked_body(
+        self, scope: Scope, headers: Headers, receive: Receive, rate_headers: dict[str, str]
+    ) -> Receive:
+        if scope["method"] not in BODY_METHODS:
+            return receive
+        cap = self.context.settings.max_body_bytes
+        too_large = PayloadTooLarge(f"The body may be at most {cap} bytes", headers=rate_headers)
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            raise too_large
+        body = await _read_body(receive, cap, too_large)
+        if body and not _is_json(headers.get("content-type", "")):
+            raise UnsupportedMediaType(
+                "Send the body as application/json", headers=rate_headers
+            )
+        return _replay(body, receive)
+
+
+def _under_api(path: str) -> bool:
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+async def _read_body(receive: Receive, cap: int, too_large: RcsgateError) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > cap:
+            raise too_large
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, original: Receive) -> Receive:
+    """Hands the buffered body over once, then passes on what the client does (disconnect)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await original()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _with_headers(send: Send, extra: dict[str, str]) -> Send:
+    encoded = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *encoded]}
+        await send(message)
+
+    return wrapped
+
+
+def principal_of(state: dict[str, Any]) -> Principal:
+    principal: Principal = state["principal"]
+    return principal

@@ -1,0 +1,1 @@
+"""Building blocks that know no resource: db, ids, clock, crypto, network, pagination."""

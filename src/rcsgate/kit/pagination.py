@@ -1,0 +1,103 @@
+"""Offset pagination for every collection: `start`, `limit`, `order`, a `Link` header, a total.
+
+The order is creation time, then id. Ids are time-ordered (`kit.ids`), so ordering by id alone
+gives exactly that order and lets one index serve every page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from fastapi import Query
+from pydantic import BeforeValidator
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from starlette.datastructures import URL
+from starlette.responses import Response
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 50
+
+T = TypeVar("T")
+
+
+class Order(StrEnum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@dataclass(frozen=True, slots=True)
+class PageParams:
+    start: int = 0
+    limit: int = DEFAULT_LIMIT
+    order: Order = Order.ASC
+
+
+def page_params(
+    start: Annotated[int, Query(ge=0, description="Offset of the first item.")] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Items per page, 1 to 1000.")
+    ] = DEFAULT_LIMIT,
+    order: Annotated[
+        Literal["ASC", "DESC"],
+        BeforeValidator(lambda value: value.upper() if isinstance(value, str) else value),
+        Query(description="`ASC` or `DESC`, in any case: by creation time, then id."),
+    ] = "ASC",
+) -> PageParams:
+    return PageParams(start=start, limit=limit, order=Order(order))
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    total: int
+    params: PageParams
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: Select[tuple[T]],
+    params: PageParams,
+    sort_key: InstrumentedAttribute[Any],
+) -> Page[T]:
+    total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    ordering = sort_key.desc() if params.order is Order.DESC else sort_key.asc()
+    rows = await session.scalars(statement.order_by(ordering).offset(params.start).limit(params.limit))
+    return Page(items=rows.all(), total=total or 0, params=params)
+
+
+def page_starts(params: PageParams, total: int) -> dict[str, int]:
+    """The `start` of each related page; prev and next only where they exist."""
+    start, limit = params.start, params.limit
+    if total == 0:
+        last = 0
+    elif start < total:
+        last = start + ((total - 1 - start) // limit) * limit
+    else:
+        last = ((total - 1) // limit) * limit
+    starts = {"self": start, "first": 0}
+    if start > 0:
+        starts["prev"] = max(0, min(start - limit, last))
+    if start + limit < total:
+        starts["next"] = start + limit
+    starts["last"] = last
+    return starts
+
+
+def link_header(url: URL, params: PageParams, total: int) -> str:
+    links = []
+    for rel, start in page_starts(params, total).items():
+        target = url.include_query_params(
+            start=start, limit=params.limit, order=params.order.value
+        )
+        links.append(f'<{target}>; rel="{rel}"')
+    return ", ".join(links)
+
+
+def set_page_headers(response: Response, url: URL, page: Page[Any]) -> None:
+    response.headers["Link"] = link_header(url, page.params, page.total)
+    response.headers["X-Total-Count"] = str(page.total)

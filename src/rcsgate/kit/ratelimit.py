@@ -1,0 +1,66 @@
+"""Per-key request rate limits over a moving one-second window (the `limits` library).
+
+In-process storage when no Redis is configured; with Redis, every server process shares the
+same window, so an account's limit holds across all of them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, Storage
+from limits.storage import storage_from_string
+from limits.aio.strategies import MovingWindowRateLimiter
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: float  # seconds until a slot frees up
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(max(0, math.ceil(self.reset_after))),
+        }
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.reset_after))
+
+
+class RateLimiter:
+    def __init__(self, redis_url: str | None = None, *, namespace: str = "rcsgate") -> None:
+        self._storage: Storage = (
+            storage_from_string(_async_uri(redis_url), key_prefix=namespace)
+            if redis_url
+            else MemoryStorage()
+        )
+        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._items: dict[int, RateLimitItemPerSecond] = {}
+
+    async def hit(self, key: str, per_second: int) -> Decision:
+        item = self._items.get(per_second)
+        if item is None:
+            item = self._items.setdefault(per_second, RateLimitItemPerSecond(per_second))
+        allowed = await self._limiter.hit(item, key)
+        stats = await self._limiter.get_window_stats(item, key)
+        return Decision(
+            allowed=allowed,
+            limit=per_second,
+            remaining=stats.remaining,
+            reset_after=max(0.0, stats.reset_time - time.time()),
+        )
+
+    async def reset(self) -> None:
+        await self._storage.reset()
+
+
+def _async_uri(redis_url: str) -> str:
+    return redis_url if redis_url.startswith("async+") else f"async+{redis_url}"

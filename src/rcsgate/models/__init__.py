@@ -1,0 +1,10 @@
+"""Every table, one file each; importing this package registers them all on one metadata."""
+
+from rcsgate.models.account import Account
+from rcsgate.models.agent import Agent, AgentOperator
+from rcsgate.models.api_key import ApiKey
+from rcsgate.models.base import Base
+from rcsgate.models.brand import Brand
+from rcsgate.models.user import User
+
+__all__ = ["Account", "Agent", "AgentOperator", "ApiKey", "Base", "Brand", "User"]
