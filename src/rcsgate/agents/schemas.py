@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from rcsgate.kit.schemas import (
     ApiModel,
@@ -65,12 +65,13 @@ class AgentUpdate(AgentFields):
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     use_case: UseCase | None = None
 
-    @model_validator(mode="after")
-    def _required_not_cleared(self) -> AgentUpdate:
-        for name in ("display_name", "use_case"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+    @field_validator("display_name", "use_case")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str:
+        # Runs only for fields the client sent: a default None is not validated.
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
 
 
 class AgentOperatorRead(ApiModel):

@@ -1,0 +1,3 @@
+from rcsgate.cli.main import app
+
+app(prog_name="rcsgate")

@@ -1,0 +1,95 @@
+"""`rcsgate accounts` and `rcsgate keys`, end to end through the API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from rcsgate.cli.main import app as cli
+from rcsgate.context import AppContext
+from tests.conftest import ClientFactory
+from tests.test_gate import assert_problem
+
+runner = CliRunner()
+
+
+async def invoke(*args: str) -> Result:
+    """The CLI runs its own event loop, so it runs in a thread beside the test's."""
+    return await asyncio.to_thread(runner.invoke, cli, list(args))
+
+
+async def rcsgate(database_url: str, *args: str) -> Any:
+    result = await invoke(*args, "--json", "--database-url", database_url)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def db(context: AppContext, database_url: str) -> str:
+    """The test database URL; depending on `context` empties it afterwards."""
+    return database_url
+
+
+async def test_account_and_key_from_the_cli_work_against_the_api(db: str, client_for: ClientFactory) -> None:
+    account = await rcsgate(db, "accounts", "create", "--name", "Acme", "--email", "ops@acme.example", "--rate-limit", "12")
+    key = await rcsgate(db, "keys", "create", "--account", account["id"], "--name", "ci")
+
+    assert account["rateLimit"] == 12
+    assert key["token"].startswith("rcs_")
+    assert key["prefix"] == key["token"][:12]
+    response = await client_for(token=key["token"]).get("/v3/account")
+    assert response.json()["name"] == "Acme"
+    assert response.headers["ratelimit-limit"] == "12"
+
+
+async def test_keys_list_shows_no_secret_and_revoke_stops_the_key(db: str, client_for: ClientFactory) -> None:
+    account = await rcsgate(db, "accounts", "create", "--name", "Acme", "--email", "ops@acme.example")
+    key = await rcsgate(db, "keys", "create", "--account", account["id"], "--name", "ci")
+
+    listed = await rcsgate(db, "keys", "list", "--account", account["id"])
+    revoked = await rcsgate(db, "keys", "revoke", "--account", account["id"], key["id"])
+
+    assert [k["id"] for k in listed] == [key["id"]]
+    assert "token" not in listed[0]
+    assert key["token"] not in json.dumps(listed)
+    assert revoked["revoked"] is not None
+    assert_problem(await client_for(token=key["token"]).get("/v3/account"), 401, "unauthorized")
+
+
+async def test_allow_ip_restricts_the_key(db: str, client_for: ClientFactory) -> None:
+    account = await rcsgate(db, "accounts", "create", "--name", "Acme", "--email", "ops@acme.example")
+    key = await rcsgate(
+        db, "keys", "create", "--account", account["id"], "--name", "office",
+        "--allow-ip", "198.51.100.0/24", "--allow-ip", "2001:db8::1",
+    )
+
+    assert key["allowedIps"] == ["198.51.100.0/24", "2001:db8::1/128"]
+    assert (await client_for(peer="198.51.100.20", token=key["token"]).get("/v3/account")).status_code == 200
+    assert (await client_for(peer="203.0.113.1", token=key["token"]).get("/v3/account")).status_code == 403
+
+
+async def test_bad_allow_ip_is_refused_with_the_entry_named(db: str) -> None:
+    account = await rcsgate(db, "accounts", "create", "--name", "Acme", "--email", "ops@acme.example")
+    result = await invoke(
+        *["keys", "create", "--account", account["id"], "--name", "x", "--allow-ip", "10.0.0.1/8",
+         "--database-url", db],
+    )
+    assert result.exit_code == 1
+    assert "/allowedIps/0" in result.output
+    assert (await rcsgate(db, "keys", "list", "--account", account["id"])) == []
+
+
+async def test_revoking_another_accounts_key_is_refused(db: str) -> None:
+    a = await rcsgate(db, "accounts", "create", "--name", "A", "--email", "a@example.com")
+    b = await rcsgate(db, "accounts", "create", "--name", "B", "--email", "b@example.com")
+    key = await rcsgate(db, "keys", "create", "--account", a["id"], "--name", "k")
+
+    result = await invoke("keys", "revoke", "--account", b["id"], key["id"], "--database-url", db)
+
+    assert result.exit_code == 1
+    assert (await rcsgate(db, "keys", "list", "--account", a["id"]))[0]["revoked"] is None

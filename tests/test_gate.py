@@ -1,0 +1,184 @@
+"""The /v3 gate: HTTPS, API keys, IP allow-lists, forged headers, cross-account isolation."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from rcsgate.context import AppContext
+from rcsgate.keys.service import revoke_key
+from tests.conftest import ClientFactory, Tenant, TenantFactory
+
+TRUSTED_PROXY = "10.9.0.5"  # inside settings.trusted_proxies (10.9.0.0/16)
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> None:
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == f"https://rcsgate.dev/problems/{slug}"
+    assert body["status"] == status
+
+
+class TestAuthentication:
+    @pytest.mark.parametrize(
+        "authorization",
+        [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc", "Bearer a b"],
+    )
+    async def test_missing_or_malformed_header_is_401(
+        self, client_for: ClientFactory, authorization: str | None
+    ) -> None:
+        headers = {"Authorization": authorization} if authorization is not None else {}
+        response = await client_for().get("/v3/account", headers=headers)
+
+        assert_problem(response, 401, "unauthorized")
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+    async def test_unknown_key_is_401(self, client_for: ClientFactory, tenant: Tenant) -> None:
+        response = await client_for(token=tenant.token + "x").get("/v3/account")
+
+        assert_problem(response, 401, "unauthorized")
+
+    async def test_revoked_key_is_401(
+        self, client_for: ClientFactory, tenant: Tenant, context: AppContext
+    ) -> None:
+        api = client_for(token=tenant.token)
+        assert (await api.get("/v3/account")).status_code == 200
+        async with context.sessionmaker.begin() as session:
+            await revoke_key(session, context.clock, tenant.account_id, tenant.key_id)
+
+        assert_problem(await api.get("/v3/account"), 401, "unauthorized")
+
+    async def test_scheme_is_case_insensitive(self, client_for: ClientFactory, tenant: Tenant) -> None:
+        response = await client_for().get(
+            "/v3/account", headers={"Authorization": f"bearer {tenant.token}"}
+        )
+        assert response.status_code == 200
+
+    async def test_a_refused_request_has_no_rate_limit_headers_or_effect(
+        self, client_for: ClientFactory
+    ) -> None:
+        response = await client_for(token="rcs_nope").post("/v3/brands", json={"displayName": "X"})
+
+        assert response.status_code == 401
+        assert "ratelimit-limit" not in response.headers
+
+
+class TestHttps:
+    async def test_plain_http_is_refused_before_anything_runs(
+        self, client_for: ClientFactory, tenant: Tenant
+    ) -> None:
+        plain = client_for(scheme="http", token=tenant.token)
+        response = await plain.post("/v3/brands", json={"displayName": "Via HTTP"})
+
+        assert_problem(response, 403, "https-required")
+        listed = await client_for(token=tenant.token).get("/v3/brands")
+        assert listed.json() == []
+
+    async def test_trusted_proxy_may_vouch_for_https(
+        self, client_for: ClientFactory, tenant: Tenant
+    ) -> None:
+        proxied = client_for(peer=TRUSTED_PROXY, scheme="http", token=tenant.token)
+        response = await proxied.get("/v3/account", headers={"X-Forwarded-Proto": "https"})
+        assert response.status_code == 200
+
+    async def test_untrusted_peer_cannot_vouch_for_https(
+        self, client_for: ClientFactory, tenant: Tenant
+    ) -> None:
+        plain = client_for(scheme="http", token=tenant.token)
+        response = await plain.get("/v3/account", headers={"X-Forwarded-Proto": "https"})
+        assert_problem(response, 403, "https-required")
+
+
+class TestIpAllowList:
+    @pytest.fixture
+    async def restricted(self, make_tenant: TenantFactory) -> Tenant:
+        return await make_tenant(allowed_ips=["198.51.100.0/24", "2001:db8::/32"])
+
+    @pytest.mark.parametrize("peer", ["198.51.100.7", "2001:db8::1", "::ffff:198.51.100.8"])
+    async def test_address_inside_the_list_passes(
+        self, client_for: ClientFactory, restricted: Tenant, peer: str
+    ) -> None:
+        response = await client_for(peer=peer, token=restricted.token).get("/v3/account")
+        assert response.status_code == 200
+
+    @pytest.mark.parametrize("peer", ["203.0.113.9", "198.51.101.1", "2001:db9::1"])
+    async def test_address_outside_the_list_is_403(
+        self, client_for: ClientFactory, restricted: Tenant, peer: str
+    ) -> None:
+        response = await client_for(peer=peer, token=restricted.token).get("/v3/account")
+        assert_problem(response, 403, "ip-not-allowed")
+
+    async def test_forged_forwarded_for_from_an_untrusted_peer_is_ignored(
+        self, client_for: ClientFactory, restricted: Tenant
+    ) -> None:
+        api = client_for(peer="203.0.113.9", token=restricted.token)
+        response = await api.get("/v3/account", headers={"X-Forwarded-For": "198.51.100.7"})
+        assert_problem(response, 403, "ip-not-allowed")
+
+    async def test_forwarded_for_from_a_trusted_proxy_names_the_client(
+        self, client_for: ClientFactory, restricted: Tenant
+    ) -> None:
+        api = client_for(peer=TRUSTED_PROXY, token=restricted.token)
+        allowed = await api.get("/v3/account", headers={"X-Forwarded-For": "198.51.100.7"})
+        refused = await api.get("/v3/account", headers={"X-Forwarded-For": "203.0.113.9"})
+        assert allowed.status_code == 200
+        assert_problem(refused, 403, "ip-not-allowed")
+
+    async def test_client_cannot_prepend_an_allowed_address_through_a_proxy(
+        self, client_for: ClientFactory, restricted: Tenant
+    ) -> None:
+        # The proxy appends the real client (203.0.113.9) to whatever the client sent.
+        api = client_for(peer=TRUSTED_PROXY, token=restricted.token)
+        response = await api.get(
+            "/v3/account", headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
+        )
+        assert_problem(response, 403, "ip-not-allowed")
+
+    async def test_the_proxy_itself_is_not_the_client(
+        self, client_for: ClientFactory, make_tenant: TenantFactory
+    ) -> None:
+        only_proxy = await make_tenant(allowed_ips=[f"{TRUSTED_PROXY}/32"])
+        api = client_for(peer=TRUSTED_PROXY, token=only_proxy.token)
+        response = await api.get("/v3/account", headers={"X-Forwarded-For": "203.0.113.9"})
+        assert_problem(response, 403, "ip-not-allowed")
+
+
+class TestIsolation:
+    async def test_a_key_of_account_a_never_reads_or_changes_account_b(
+        self, client_for: ClientFactory, make_tenant: TenantFactory
+    ) -> None:
+        a, b = await make_tenant(name="A"), await make_tenant(name="B")
+        api_a, api_b = client_for(token=a.token), client_for(token=b.token)
+        assert (await api_b.post("/v3/brands", json={"displayName": "B Brand"})).status_code == 201
+        created = await api_b.post("/v3/brands/b-brand/agents", json={"displayName": "Help"})
+        assert created.status_code == 201
+
+        assert (await api_a.get("/v3/account")).json()["id"] == a.account_id
+        assert (await api_a.get("/v3/brands")).json() == []
+        assert (await api_a.get("/v3/brands/b-brand")).status_code == 404
+        assert (await api_a.get("/v3/brands/B Brand")).status_code == 404
+        assert (await api_a.get("/v3/brands/b-brand/agents")).status_code == 404
+        assert (await api_a.get("/v3/brands/b-brand/agents/help")).status_code == 404
+        patch = await api_a.patch("/v3/brands/b-brand/agents/help", json={"displayName": "Hacked"})
+        assert patch.status_code == 404
+        assert (await api_a.post("/v3/brands/b-brand/agents/help/launch")).status_code == 404
+        assert (await api_a.delete("/v3/brands/b-brand/agents/help")).status_code == 404
+        assert (await api_a.delete("/v3/brands/b-brand")).status_code == 404
+
+        agent = (await api_b.get("/v3/brands/b-brand/agents/help")).json()
+        assert agent["displayName"] == "Help"
+        assert agent["status"] == "Draft"
+        assert len((await api_b.get("/v3/brands")).json()) == 1
+
+    async def test_same_brand_name_in_two_accounts_is_two_brands(
+        self, client_for: ClientFactory, make_tenant: TenantFactory
+    ) -> None:
+        a, b = await make_tenant(), await make_tenant()
+        for tenant, site in ((a, "https://a.example"), (b, "https://b.example")):
+            response = await client_for(token=tenant.token).post(
+                "/v3/brands", json={"displayName": "Shop", "website": site}
+            )
+            assert response.status_code == 201
+        assert (await client_for(token=a.token).get("/v3/brands/shop")).json()["website"] == "https://a.example"
+        assert (await client_for(token=b.token).get("/v3/brands/shop")).json()["website"] == "https://b.example"
