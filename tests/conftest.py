@@ -14,6 +14,7 @@ from rcsgate.accounts.service import create_account
 from rcsgate.app import create_app
 from rcsgate.config import Settings
 from rcsgate.context import AppContext
+from rcsgate.keys.cache import KeyCache
 from rcsgate.keys.service import create_key
 from rcsgate.kit.clock import FakeClock
 from rcsgate.kit.db import create_engine, create_sessionmaker
@@ -53,6 +54,7 @@ def make_context(settings: Settings, engine: AsyncEngine, clock: FakeClock, limi
         sessionmaker=create_sessionmaker(engine),
         clock=clock,
         rate_limiter=limiter,
+        key_cache=KeyCache(clock, settings.key_cache_seconds),
     )
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from rcsgate.context import AppContext
 from rcsgate.keys.service import revoke_key
+from rcsgate.kit.clock import FakeClock
 from tests.conftest import ClientFactory, Tenant, TenantFactory
 
 TRUSTED_PROXY = "10.9.0.5"  # inside settings.trusted_proxies (10.9.0.0/16)
@@ -39,15 +40,36 @@ class TestAuthentication:
 
         assert_problem(response, 401, "unauthorized")
 
-    async def test_revoked_key_is_401(
+    async def test_key_revoked_elsewhere_stops_within_the_cache_time(
+        self, client_for: ClientFactory, tenant: Tenant, context: AppContext, clock: FakeClock
+    ) -> None:
+        api = client_for(token=tenant.token)
+        assert (await api.get("/v3/account")).status_code == 200
+        async with context.sessionmaker.begin() as session:  # as `rcsgate keys revoke` does
+            await revoke_key(session, context.clock, tenant.account_id, tenant.key_id)
+
+        clock.advance(context.settings.key_cache_seconds)
+
+        assert_problem(await api.get("/v3/account"), 401, "unauthorized")
+
+    async def test_key_revoked_in_this_process_stops_at_once(
         self, client_for: ClientFactory, tenant: Tenant, context: AppContext
     ) -> None:
         api = client_for(token=tenant.token)
         assert (await api.get("/v3/account")).status_code == 200
         async with context.sessionmaker.begin() as session:
             await revoke_key(session, context.clock, tenant.account_id, tenant.key_id)
+        context.key_cache.forget_key(tenant.key_id)
 
         assert_problem(await api.get("/v3/account"), 401, "unauthorized")
+
+    async def test_never_used_key_revoked_is_401_at_once(
+        self, client_for: ClientFactory, tenant: Tenant, context: AppContext
+    ) -> None:
+        async with context.sessionmaker.begin() as session:
+            await revoke_key(session, context.clock, tenant.account_id, tenant.key_id)
+
+        assert_problem(await client_for(token=tenant.token).get("/v3/account"), 401, "unauthorized")
 
     async def test_scheme_is_case_insensitive(self, client_for: ClientFactory, tenant: Tenant) -> None:
         response = await client_for().get(

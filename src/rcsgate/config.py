@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         description="Operators an agent launch is requested at",
     )
     default_rate_limit: int = Field(default=30, ge=1, description="Requests/s per account")
+    key_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a process trusts a looked-up key; bounds how late a revocation bites",
+    )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     currency: str = "SEK"
     log_level: str = "INFO"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rcsgate.config import Settings
+from rcsgate.keys.cache import KeyCache
 from rcsgate.kit.clock import Clock, SystemClock
 from rcsgate.kit.db import create_engine, create_sessionmaker
 from rcsgate.kit.ratelimit import RateLimiter
@@ -19,17 +20,20 @@ class AppContext:
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
     rate_limiter: RateLimiter
+    key_cache: KeyCache
     closed: bool = field(default=False, init=False)
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
         engine = create_engine(settings.resolved_database_url)
+        clock = clock or SystemClock()
         return cls(
             settings=settings,
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
-            clock=clock or SystemClock(),
+            clock=clock,
             rate_limiter=RateLimiter(settings.redis_url),
+            key_cache=KeyCache(clock, settings.key_cache_seconds),
         )
 
     async def aclose(self) -> None:

@@ -31,6 +31,7 @@ from rcsgate.errors import (
     problem_response,
 )
 from rcsgate.keys.service import Principal, authenticate
+from rcsgate.kit.crypto import token_hash
 from rcsgate.kit.net import address_in, client_address
 
 API_PREFIX = "/v3"
@@ -92,9 +93,7 @@ class ApiGate:
         token = token.strip()
         if scheme.lower() != "bearer" or not token or " " in token:
             raise Unauthorized("Send the API key as 'Authorization: Bearer <key>'")
-        async with self.context.sessionmaker() as session:
-            principal = await authenticate(session, self.context.clock, token)
-            await session.commit()
+        principal = await self._principal(token_hash(token))
         if principal is None:
             raise Unauthorized("Unknown or revoked API key")
         if principal.allowed_networks:
@@ -106,6 +105,17 @@ class ApiGate:
             )
             if address is None or not address_in(address, principal.allowed_networks):
                 raise IpNotAllowed(f"Address {address} is not in this key's allow-list")
+        return principal
+
+    async def _principal(self, hashed: str) -> Principal | None:
+        cache = self.context.key_cache
+        principal = cache.get(hashed)
+        if principal is None:
+            async with self.context.sessionmaker() as session:
+                principal = await authenticate(session, self.context.clock, hashed)
+                await session.commit()
+            if principal is not None:
+                cache.put(hashed, principal)
         return principal
 
     async def _checked_body(

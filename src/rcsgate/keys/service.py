@@ -91,10 +91,10 @@ async def revoke_key(session: AsyncSession, clock: Clock, account_id: str, key_i
     return key
 
 
-async def authenticate(session: AsyncSession, clock: Clock, token: str) -> Principal | None:
-    """The principal for a live key's token, or None for an unknown or revoked one."""
+async def authenticate(session: AsyncSession, clock: Clock, hashed: str) -> Principal | None:
+    """The principal for a live key's token hash, or None for an unknown or revoked one."""
     repository = KeyRepository(session)
-    found = await repository.live_by_hash(token_hash(token))
+    found = await repository.live_by_hash(hashed)
     if found is None:
         return None
     key, rate_limit = found
