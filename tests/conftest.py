@@ -47,7 +47,9 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, trusted_proxies=["10.9.0.0/16"], max_body_bytes=4096)
 
 
-def make_context(settings: Settings, engine: AsyncEngine, clock: FakeClock, limiter: RateLimiter) -> AppContext:
+def make_context(
+    settings: Settings, engine: AsyncEngine, clock: FakeClock, limiter: RateLimiter
+) -> AppContext:
     return AppContext(
         settings=settings,
         engine=engine,
@@ -59,7 +61,9 @@ def make_context(settings: Settings, engine: AsyncEngine, clock: FakeClock, limi
 
 
 @pytest.fixture
-async def context(settings: Settings, engine: AsyncEngine, clock: FakeClock) -> AsyncIterator[AppContext]:
+async def context(
+    settings: Settings, engine: AsyncEngine, clock: FakeClock
+) -> AsyncIterator[AppContext]:
     """A context on the shared database; on the PostgreSQL pass, rate limits live in Redis."""
     redis = redis_url() if backend() == "postgres" else None
     limiter = RateLimiter(redis, namespace=f"test-{uuid.uuid4().hex}")
@@ -80,10 +84,17 @@ async def client_for(app: FastAPI) -> AsyncIterator[ClientFactory]:
     """Clients of the app as seen from a given peer address and scheme."""
     clients: list[httpx.AsyncClient] = []
 
-    def make(peer: str = CLIENT_IP, scheme: str = "https", token: str | None = None, target: FastAPI | None = None) -> httpx.AsyncClient:
+    def make(
+        peer: str = CLIENT_IP,
+        scheme: str = "https",
+        token: str | None = None,
+        target: FastAPI | None = None,
+    ) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=target or app, client=(peer, 40000))
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        client = httpx.AsyncClient(transport=transport, base_url=f"{scheme}://testserver", headers=headers)
+        client = httpx.AsyncClient(
+            transport=transport, base_url=f"{scheme}://testserver", headers=headers
+        )
         clients.append(client)
         return client
 
@@ -106,7 +117,9 @@ TenantFactory = Callable[..., Awaitable[Tenant]]
 def make_tenant(context: AppContext) -> TenantFactory:
     """An account with one API key, made through the services the CLI uses."""
 
-    async def make(rate_limit: int = 1000, allowed_ips: list[str] | None = None, name: str = "Tenant") -> Tenant:
+    async def make(
+        rate_limit: int = 1000, allowed_ips: list[str] | None = None, name: str = "Tenant"
+    ) -> Tenant:
         async with context.sessionmaker.begin() as session:
             account = await create_account(
                 session,
@@ -117,7 +130,11 @@ def make_tenant(context: AppContext) -> TenantFactory:
                 rate_limit=rate_limit,
             )
             key, token = await create_key(
-                session, context.clock, account_id=account.id, name="test", allowed_ips=allowed_ips or []
+                session,
+                context.clock,
+                account_id=account.id,
+                name="test",
+                allowed_ips=allowed_ips or [],
             )
             return Tenant(account.id, key.id, token)
 

@@ -5,7 +5,9 @@ import httpx
 from tests.conftest import Tenant
 
 
-async def test_get_account_returns_the_callers_account(api: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_get_account_returns_the_callers_account(
+    api: httpx.AsyncClient, tenant: Tenant
+) -> None:
     response = await api.get("/v3/account")
 
     assert response.status_code == 200

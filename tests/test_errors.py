@@ -19,7 +19,12 @@ async def test_malformed_json_is_400(api: httpx.AsyncClient) -> None:
 async def test_wrong_types_list_every_field_as_a_json_pointer(api: httpx.AsyncClient) -> None:
     response = await api.post(
         "/v3/brands/none/agents",
-        json={"displayName": 42, "color": "red", "phone": "12", "logoUrl": "http://x.example/a.png"},
+        json={
+            "displayName": 42,
+            "color": "red",
+            "phone": "12",
+            "logoUrl": "http://x.example/a.png",
+        },
     )
     # The brand does not exist, but validation comes first and names every field.
     assert_problem(response, 400, "validation")
@@ -69,12 +74,16 @@ async def test_streamed_body_over_the_cap_is_413(api: httpx.AsyncClient) -> None
         for _ in range(10):
             yield b"x" * 1000
 
-    response = await api.post("/v3/brands", content=chunks(), headers={"Content-Type": "application/json"})
+    response = await api.post(
+        "/v3/brands", content=chunks(), headers={"Content-Type": "application/json"}
+    )
     assert_problem(response, 413, "payload-too-large")
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
-async def test_body_that_is_not_json_is_415(api: httpx.AsyncClient, content_type: str | None) -> None:
+async def test_body_that_is_not_json_is_415(
+    api: httpx.AsyncClient, content_type: str | None
+) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
     response = await api.post("/v3/brands", content=b'{"displayName": "X"}', headers=headers)
     assert_problem(response, 415, "unsupported-media-type")

@@ -71,7 +71,9 @@ class TestAuthentication:
 
         assert_problem(await client_for(token=tenant.token).get("/v3/account"), 401, "unauthorized")
 
-    async def test_scheme_is_case_insensitive(self, client_for: ClientFactory, tenant: Tenant) -> None:
+    async def test_scheme_is_case_insensitive(
+        self, client_for: ClientFactory, tenant: Tenant
+    ) -> None:
         response = await client_for().get(
             "/v3/account", headers={"Authorization": f"bearer {tenant.token}"}
         )
@@ -202,5 +204,9 @@ class TestIsolation:
                 "/v3/brands", json={"displayName": "Shop", "website": site}
             )
             assert response.status_code == 201
-        assert (await client_for(token=a.token).get("/v3/brands/shop")).json()["website"] == "https://a.example"
-        assert (await client_for(token=b.token).get("/v3/brands/shop")).json()["website"] == "https://b.example"
+        assert (await client_for(token=a.token).get("/v3/brands/shop")).json()[
+            "website"
+        ] == "https://a.example"
+        assert (await client_for(token=b.token).get("/v3/brands/shop")).json()[
+            "website"
+        ] == "https://b.example"

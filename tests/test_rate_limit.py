@@ -20,7 +20,9 @@ from tests.conftest import ClientFactory, TenantFactory, make_context, redis_url
 LIMIT = 5
 
 
-async def burst(client: httpx.AsyncClient, count: int, path: str = "/v3/account") -> list[httpx.Response]:
+async def burst(
+    client: httpx.AsyncClient, count: int, path: str = "/v3/account"
+) -> list[httpx.Response]:
     return list(await asyncio.gather(*(client.get(path) for _ in range(count))))
 
 
@@ -98,7 +100,10 @@ async def test_two_app_instances_sharing_redis_hold_one_limit(
     apps = [
         create_app(
             context=make_context(
-                settings, context.engine, context.clock, RateLimiter(redis_url(), namespace=namespace)
+                settings,
+                context.engine,
+                context.clock,
+                RateLimiter(redis_url(), namespace=namespace),
             )
         )
         for _ in range(2)

@@ -12,15 +12,22 @@ from rcsgate.context import AppContext
 from rcsgate.gate import principal_of
 from rcsgate.keys.service import Principal
 
+# Dependencies are `async def` even where they never await: FastAPI runs a plain `def`
+# dependency in a worker thread, which costs a thread hop on every request.
 
-def get_context(request: Request) -> AppContext:
+
+def context_of(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
 
 
+async def get_context(request: Request) -> AppContext:
+    return context_of(request)
+
+
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
     """Commits once when the endpoint returns, before the response is sent; else rolls back."""
-    async with get_context(request).sessionmaker() as session:
+    async with context_of(request).sessionmaker() as session:
         try:
             yield session
         except BaseException:
@@ -30,7 +37,7 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     return principal_of(request.scope["state"])
 
 

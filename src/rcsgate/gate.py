@@ -55,7 +55,9 @@ class ApiGate:
                 await self.app(scope, receive, send)
                 return
             principal = await self._authenticate(scope, headers)
-            decision = await self.context.rate_limiter.hit(principal.account_id, principal.rate_limit)
+            decision = await self.context.rate_limiter.hit(
+                principal.account_id, principal.rate_limit
+            )
             rate_headers = decision.headers()
             if not decision.allowed:
                 raise RateLimited(
@@ -130,9 +132,7 @@ class ApiGate:
             raise too_large
         body = await _read_body(receive, cap, too_large)
         if body and not _is_json(headers.get("content-type", "")):
-            raise UnsupportedMediaType(
-                "Send the body as application/json", headers=rate_headers
-            )
+            raise UnsupportedMediaType("Send the body as application/json", headers=rate_headers)
         return _replay(body, receive)
 
 

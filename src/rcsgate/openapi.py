@@ -32,7 +32,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": ["field", "message"],
                 "properties": {
-                    "field": {"type": "string", "description": "JSON pointer into the body, or a parameter name"},
+                    "field": {
+                        "type": "string",
+                        "description": "JSON pointer into the body, or a parameter name",
+                    },
                     "message": {"type": "string"},
                 },
             },
@@ -82,7 +85,10 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
 def _decorate(method: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
-    for code, response in {**COMMON_ERRORS, **(BODY_ERRORS if method in {"post", "patch", "put"} else {})}.items():
+    for code, response in {
+        **COMMON_ERRORS,
+        **(BODY_ERRORS if method in {"post", "patch", "put"} else {}),
+    }.items():
         responses.setdefault(code, response)
     for code, response in responses.items():
         if code.startswith("2"):

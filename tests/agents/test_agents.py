@@ -58,7 +58,9 @@ class TestCreate:
         assert body["description"] is None
 
     async def test_unknown_brand_is_404(self, api: httpx.AsyncClient) -> None:
-        assert_problem(await api.post("/v3/brands/ghost/agents", json={"displayName": "A"}), 404, "not-found")
+        assert_problem(
+            await api.post("/v3/brands/ghost/agents", json={"displayName": "A"}), 404, "not-found"
+        )
 
     async def test_brand_by_display_name(self, shop: httpx.AsyncClient) -> None:
         response = await shop.post("/v3/brands/SHOP/agents", json={"displayName": "A"})
@@ -84,13 +86,17 @@ class TestCreate:
             ("deliveryReportUrl", "ftp://hooks.example"),
         ],
     )
-    async def test_invalid_field_is_named(self, shop: httpx.AsyncClient, field: str, value: str) -> None:
+    async def test_invalid_field_is_named(
+        self, shop: httpx.AsyncClient, field: str, value: str
+    ) -> None:
         response = await shop.post(AGENTS, json={"displayName": "A", field: value})
         assert_problem(response, 400, "validation")
         assert [e["field"] for e in response.json()["errors"]] == [f"/{field}"]
 
     async def test_numeric_sms_sender_is_normalised(self, shop: httpx.AsyncClient) -> None:
-        body = (await shop.post(AGENTS, json={"displayName": "A", "smsSender": "+46700123456"})).json()
+        body = (
+            await shop.post(AGENTS, json={"displayName": "A", "smsSender": "+46700123456"})
+        ).json()
         assert body["smsSender"] == "46700123456"
 
 
@@ -100,7 +106,9 @@ class TestReadAndList:
         assert (await shop.get(f"{AGENTS}/KUNDSERVICE")).status_code == 200
         assert (await shop.get("/v3/brands/Shop/agents/kundservice")).status_code == 200
 
-    async def test_list_pages_and_only_this_brand(self, shop: httpx.AsyncClient, clock: FakeClock) -> None:
+    async def test_list_pages_and_only_this_brand(
+        self, shop: httpx.AsyncClient, clock: FakeClock
+    ) -> None:
         await shop.post("/v3/brands", json={"displayName": "Other"})
         await shop.post("/v3/brands/other/agents", json={"displayName": "Elsewhere"})
         for name in ("a1", "a2", "a3"):
@@ -117,24 +125,33 @@ class TestReadAndList:
 
 
 class TestUpdate:
-    async def test_merge_patch_sets_clears_and_keeps(self, shop: httpx.AsyncClient, clock: FakeClock) -> None:
+    async def test_merge_patch_sets_clears_and_keeps(
+        self, shop: httpx.AsyncClient, clock: FakeClock
+    ) -> None:
         await shop.post(AGENTS, json=FULL)
         clock.advance(60)
 
         response = await shop.patch(
-            f"{AGENTS}/kundservice", json={"displayName": "Support", "description": None, "color": "#000000"}
+            f"{AGENTS}/kundservice",
+            json={"displayName": "Support", "description": None, "color": "#000000"},
         )
 
         body = response.json()
         assert response.status_code == 200
-        assert (body["displayName"], body["description"], body["color"]) == ("Support", None, "#000000")
+        assert (body["displayName"], body["description"], body["color"]) == (
+            "Support",
+            None,
+            "#000000",
+        )
         assert body["website"] == FULL["website"]
         assert body["modified"] == "2026-03-09T08:01:00Z"
         assert body["created"] == "2026-03-09T08:00:00Z"
         assert (await shop.get(f"{AGENTS}/support")).json()["agentName"] == "kundservice"
 
     @pytest.mark.parametrize("field", ["displayName", "useCase"])
-    async def test_required_fields_cannot_be_cleared(self, shop: httpx.AsyncClient, field: str) -> None:
+    async def test_required_fields_cannot_be_cleared(
+        self, shop: httpx.AsyncClient, field: str
+    ) -> None:
         await shop.post(AGENTS, json={"displayName": "A"})
         response = await shop.patch(f"{AGENTS}/a", json={field: None})
         assert_problem(response, 400, "validation")
@@ -171,7 +188,9 @@ class TestLaunch:
         ]
         assert (await shop.get(f"{AGENTS}/a")).json()["status"] == "Submitted"
 
-    async def test_launching_again_while_submitted_changes_nothing(self, shop: httpx.AsyncClient) -> None:
+    async def test_launching_again_while_submitted_changes_nothing(
+        self, shop: httpx.AsyncClient
+    ) -> None:
         await shop.post(AGENTS, json={"displayName": "A"})
         first = (await shop.post(f"{AGENTS}/a/launch")).json()
         second = await shop.post(f"{AGENTS}/a/launch")

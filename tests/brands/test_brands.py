@@ -132,12 +132,16 @@ class TestList:
         assert response.headers["x-total-count"] == "0"
         assert set(links(response)) == {"self", "first", "last"}
 
-    async def test_default_page_is_ascending_by_creation(self, api: httpx.AsyncClient, clock: FakeClock) -> None:
+    async def test_default_page_is_ascending_by_creation(
+        self, api: httpx.AsyncClient, clock: FakeClock
+    ) -> None:
         names = await make_brands(api, clock, 3)
         response = await api.get("/v3/brands")
         assert [b["brandName"] for b in response.json()] == names
 
-    async def test_exact_multiple_of_the_limit(self, api: httpx.AsyncClient, clock: FakeClock) -> None:
+    async def test_exact_multiple_of_the_limit(
+        self, api: httpx.AsyncClient, clock: FakeClock
+    ) -> None:
         names = await make_brands(api, clock, 6)
 
         first = await api.get("/v3/brands", params={"limit": 3})

@@ -35,8 +35,20 @@ def db(context: AppContext, database_url: str) -> str:
     return database_url
 
 
-async def test_account_and_key_from_the_cli_work_against_the_api(db: str, client_for: ClientFactory) -> None:
-    account = await rcsgate(db, "accounts", "create", "--name", "Acme", "--email", "ops@acme.example", "--rate-limit", "12")
+async def test_account_and_key_from_the_cli_work_against_the_api(
+    db: str, client_for: ClientFactory
+) -> None:
+    account = await rcsgate(
+        db,
+        "accounts",
+        "create",
+        "--name",
+        "Acme",
+        "--email",
+        "ops@acme.example",
+        "--rate-limit",
+        "12",
+    )
     key = await rcsgate(db, "keys", "create", "--account", account["id"], "--name", "ci")
 
     assert account["rateLimit"] == 12
@@ -47,8 +59,12 @@ async def test_account_and_key_from_the_cli_work_against_the_api(db: str, client
     assert response.headers["ratelimit-limit"] == "12"
 
 
-async def test_keys_list_shows_no_secret_and_revoke_stops_the_key(db: str, client_for: ClientFactory) -> None:
-    account = await rcsgate(db, "accounts", "create", "--name", "Acme", "--email", "ops@acme.example")
+async def test_keys_list_shows_no_secret_and_revoke_stops_the_key(
+    db: str, client_for: ClientFactory
+) -> None:
+    account = await rcsgate(
+        db, "accounts", "create", "--name", "Acme", "--email", "ops@acme.example"
+    )
     key = await rcsgate(db, "keys", "create", "--account", account["id"], "--name", "ci")
 
     listed = await rcsgate(db, "keys", "list", "--account", account["id"])
@@ -62,22 +78,49 @@ async def test_keys_list_shows_no_secret_and_revoke_stops_the_key(db: str, clien
 
 
 async def test_allow_ip_restricts_the_key(db: str, client_for: ClientFactory) -> None:
-    account = await rcsgate(db, "accounts", "create", "--name", "Acme", "--email", "ops@acme.example")
+    account = await rcsgate(
+        db, "accounts", "create", "--name", "Acme", "--email", "ops@acme.example"
+    )
     key = await rcsgate(
-        db, "keys", "create", "--account", account["id"], "--name", "office",
-        "--allow-ip", "198.51.100.0/24", "--allow-ip", "2001:db8::1",
+        db,
+        "keys",
+        "create",
+        "--account",
+        account["id"],
+        "--name",
+        "office",
+        "--allow-ip",
+        "198.51.100.0/24",
+        "--allow-ip",
+        "2001:db8::1",
     )
 
     assert key["allowedIps"] == ["198.51.100.0/24", "2001:db8::1/128"]
-    assert (await client_for(peer="198.51.100.20", token=key["token"]).get("/v3/account")).status_code == 200
-    assert (await client_for(peer="203.0.113.1", token=key["token"]).get("/v3/account")).status_code == 403
+    assert (
+        await client_for(peer="198.51.100.20", token=key["token"]).get("/v3/account")
+    ).status_code == 200
+    assert (
+        await client_for(peer="203.0.113.1", token=key["token"]).get("/v3/account")
+    ).status_code == 403
 
 
 async def test_bad_allow_ip_is_refused_with_the_entry_named(db: str) -> None:
-    account = await rcsgate(db, "accounts", "create", "--name", "Acme", "--email", "ops@acme.example")
+    account = await rcsgate(
+        db, "accounts", "create", "--name", "Acme", "--email", "ops@acme.example"
+    )
     result = await invoke(
-        *["keys", "create", "--account", account["id"], "--name", "x", "--allow-ip", "10.0.0.1/8",
-         "--database-url", db],
+        *[
+            "keys",
+            "create",
+            "--account",
+            account["id"],
+            "--name",
+            "x",
+            "--allow-ip",
+            "10.0.0.1/8",
+            "--database-url",
+            db,
+        ],
     )
     assert result.exit_code == 1
     assert "/allowedIps/0" in result.output

@@ -35,7 +35,17 @@ def serving(data_dir: Path, *flags: str) -> Iterator[tuple[int, list[str]]]:
     log_path = data_dir / f"serve-{port}.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "rcsgate", "serve", "--port", str(port), "--data-dir", str(data_dir), *flags],
+            [
+                sys.executable,
+                "-m",
+                "rcsgate",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                *flags,
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -53,7 +63,8 @@ def _wait_healthy(process: subprocess.Popen[bytes], port: int, scheme: str, log_
     while time.monotonic() < deadline:
         assert process.poll() is None, f"server exited:\n{log_path.read_text()}"
         try:
-            if httpx.get(f"{scheme}://127.0.0.1:{port}/healthz", verify=False, timeout=1).status_code == 200:  # noqa: S501
+            url = f"{scheme}://127.0.0.1:{port}/healthz"
+            if httpx.get(url, verify=False, timeout=1).status_code == 200:  # noqa: S501 - self-signed
                 return
         except httpx.TransportError:
             pass
@@ -77,7 +88,9 @@ def tls_client(data_dir: Path) -> httpx.Client:
 def test_first_start_makes_a_certificate_and_a_working_demo_key(tmp_path: Path) -> None:
     with serving(tmp_path) as (port, banner), tls_client(tmp_path) as client:
         token = banner_value(banner, "API key")
-        response = client.get(f"https://localhost:{port}/v3/account", headers={"Authorization": f"Bearer {token}"})
+        response = client.get(
+            f"https://localhost:{port}/v3/account", headers={"Authorization": f"Bearer {token}"}
+        )
         agents = client.get(
             f"https://127.0.0.1:{port}/v3/brands/demo-store/agents/support",
             headers={"Authorization": f"Bearer {token}"},
@@ -96,7 +109,9 @@ def test_second_start_keeps_data_and_certificate_and_shows_no_secret(tmp_path: P
     certificate = (tmp_path / "tls" / "cert.pem").read_bytes()
 
     with serving(tmp_path) as (port, banner), tls_client(tmp_path) as client:
-        response = client.get(f"https://localhost:{port}/v3/account", headers={"Authorization": f"Bearer {token}"})
+        response = client.get(
+            f"https://localhost:{port}/v3/account", headers={"Authorization": f"Bearer {token}"}
+        )
 
     assert response.status_code == 200
     assert (tmp_path / "tls" / "cert.pem").read_bytes() == certificate
@@ -123,7 +138,10 @@ def test_given_certificate_is_used(tmp_path: Path) -> None:
     from rcsgate.kit.tls import ensure_self_signed
 
     cert, key = ensure_self_signed(tmp_path / "own")
-    with serving(tmp_path / "data", "--tls-cert", str(cert), "--tls-key", str(key)) as (port, _banner):
+    with serving(tmp_path / "data", "--tls-cert", str(cert), "--tls-key", str(key)) as (
+        port,
+        _banner,
+    ):
         context = ssl.create_default_context(cafile=str(cert))
         response = httpx.get(f"https://localhost:{port}/healthz", verify=context)
 

@@ -32,7 +32,13 @@ def test_link_header_keeps_filters_and_sets_paging() -> None:
 
     links = dict(_parse(header))
     assert set(links) == {"self", "first", "prev", "next", "last"}
-    for rel, start in (("self", "10"), ("first", "0"), ("prev", "0"), ("next", "20"), ("last", "30")):
+    for rel, start in (
+        ("self", "10"),
+        ("first", "0"),
+        ("prev", "0"),
+        ("next", "20"),
+        ("last", "30"),
+    ):
         parts = urlsplit(links[rel])
         query = parse_qs(parts.query)
         assert (parts.scheme, parts.netloc, parts.path) == ("https", "api.example", "/v3/bundles")

@@ -11,5 +11,4 @@ router = APIRouter(tags=["Account"])
 
 @router.get("/account", response_model=AccountRead, summary="The caller's account")
 async def get_account(session: Session, principal: CurrentPrincipal) -> AccountRead:
-    account = await service.get_account(session, principal.account_id)
-    return AccountRead.model_validate(account)
+    return AccountRead.model_validate(await service.account_summary(session, principal.account_id))

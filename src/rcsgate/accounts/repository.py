@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcsgate.models import Account, User
@@ -12,6 +15,20 @@ class AccountRepository:
 
     async def get(self, account_id: str) -> Account | None:
         return await self.session.get(Account, account_id)
+
+    async def summary(self, account_id: str) -> Row[str, str, str, Decimal, int, datetime] | None:
+        """The account's public columns as a row: no ORM identity, for the read-only path."""
+        result = await self.session.execute(
+            select(
+                Account.id,
+                Account.name,
+                Account.currency,
+                Account.balance,
+                Account.rate_limit,
+                Account.created_at,
+            ).where(Account.id == account_id)
+        )
+        return result.first()
 
     async def user_by_email(self, email: str) -> User | None:
         return await self.session.scalar(select(User).where(User.email == email.lower()))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcsgate.accounts.repository import AccountRepository
@@ -65,8 +67,11 @@ async def add_user(
     return user
 
 
-async def get_account(session: AsyncSession, account_id: str) -> Account:
-    account = await AccountRepository(session).get(account_id)
-    if account is None:
+async def account_summary(
+    session: AsyncSession, account_id: str
+) -> Row[str, str, str, Decimal, int, datetime]:
+    """What GET /v3/account shows, read without loading the ORM object."""
+    row = await AccountRepository(session).summary(account_id)
+    if row is None:
         raise NotFound(f"No account {account_id}")
-    return account
+    return row

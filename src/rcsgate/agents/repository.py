@@ -16,7 +16,7 @@ class AgentRepository:
     def add(self, row: Agent | AgentOperator) -> None:
         self.session.add(row)
 
-    def live(self, brand_id: str) -> Select[tuple[Agent]]:
+    def live(self, brand_id: str) -> Select[Agent]:
         return select(Agent).where(Agent.brand_id == brand_id, Agent.deleted_at.is_(None))
 
     async def find(self, brand_id: str, name: str) -> Agent | None:

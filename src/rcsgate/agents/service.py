@@ -66,7 +66,9 @@ async def create_agent(
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent create won the unique index
-        raise AlreadyExists(f"Brand {brand.brand_name!r} has an agent named {agent_name!r}") from exc
+        raise AlreadyExists(
+            f"Brand {brand.brand_name!r} has an agent named {agent_name!r}"
+        ) from exc
     return AgentView(agent, brand, [])
 
 
@@ -78,7 +80,9 @@ async def list_agents(
     return page, await _views(session, brand, page.items)
 
 
-async def _find(session: AsyncSession, account_id: str, brand_name: str, name: str) -> tuple[Brand, Agent]:
+async def _find(
+    session: AsyncSession, account_id: str, brand_name: str, name: str
+) -> tuple[Brand, Agent]:
     brand = await get_brand(session, account_id, brand_name)
     agent = await AgentRepository(session).find(brand.id, name)
     if agent is None:
@@ -86,7 +90,9 @@ async def _find(session: AsyncSession, account_id: str, brand_name: str, name: s
     return brand, agent
 
 
-async def get_agent(session: AsyncSession, account_id: str, brand_name: str, name: str) -> AgentView:
+async def get_agent(
+    session: AsyncSession, account_id: str, brand_name: str, name: str
+) -> AgentView:
     brand, agent = await _find(session, account_id, brand_name, name)
     return await _view(session, brand, agent)
 
@@ -132,11 +138,17 @@ async def launch_agent(
         raise AgentAlreadyLaunched(f"{agent.agent_name!r} is launched")
     now = clock.now()
     repository = AgentRepository(session)
-    existing = {row.operator: row for row in (await repository.operators([agent.id])).get(agent.id, [])}
+    existing = {
+        row.operator: row for row in (await repository.operators([agent.id])).get(agent.id, [])
+    }
     for operator in operators:
         row = existing.get(operator)
         if row is None:
-            repository.add(AgentOperator(agent_id=agent.id, operator=operator, status="Submitted", modified_at=now))
+            repository.add(
+                AgentOperator(
+                    agent_id=agent.id, operator=operator, status="Submitted", modified_at=now
+                )
+            )
         elif row.status == "Rejected":
             row.status, row.modified_at = "Submitted", now
     agent.status, agent.modified_at = "Submitted", now

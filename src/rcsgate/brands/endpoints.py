@@ -16,7 +16,11 @@ Paging = Annotated[PageParams, Depends(page_params)]
 
 @router.get("/brands", response_model=list[BrandRead], summary="List brands")
 async def list_brands(
-    request: Request, response: Response, session: Session, principal: CurrentPrincipal, paging: Paging
+    request: Request,
+    response: Response,
+    session: Session,
+    principal: CurrentPrincipal,
+    paging: Paging,
 ) -> list[BrandRead]:
     page = await service.list_brands(session, principal.account_id, paging)
     set_page_headers(response, request.url, page)
@@ -31,7 +35,11 @@ async def list_brands(
     responses={409: problem_schema(AlreadyExists, "A brand with that brandName exists")},
 )
 async def create_brand(
-    body: BrandCreate, response: Response, session: Session, context: Context, principal: CurrentPrincipal
+    body: BrandCreate,
+    response: Response,
+    session: Session,
+    context: Context,
+    principal: CurrentPrincipal,
 ) -> BrandRead:
     brand = await service.create_brand(session, context.clock, principal.account_id, body)
     response.headers["Location"] = f"/v3/brands/{brand.brand_name}"
@@ -44,7 +52,7 @@ async def create_brand(
     summary="One brand, by brandName or displayName",
     responses={404: problem_schema(NotFound, "No such brand")},
 )
-async def get_brand(brandName: str, session: Session, principal: CurrentPrincipal) -> BrandRead:  # noqa: N803
+async def get_brand(brandName: str, session: Session, principal: CurrentPrincipal) -> BrandRead:
     brand = await service.get_brand(session, principal.account_id, brandName)
     return BrandRead.model_validate(brand)
 
@@ -59,7 +67,10 @@ async def get_brand(brandName: str, session: Session, principal: CurrentPrincipa
     },
 )
 async def delete_brand(
-    brandName: str, session: Session, context: Context, principal: CurrentPrincipal  # noqa: N803
+    brandName: str,
+    session: Session,
+    context: Context,
+    principal: CurrentPrincipal,
 ) -> BrandRead:
     brand = await service.delete_brand(session, context.clock, principal.account_id, brandName)
     return BrandRead.model_validate(brand)

@@ -13,7 +13,7 @@ class BrandRepository:
     def add(self, brand: Brand) -> None:
         self.session.add(brand)
 
-    def live(self, account_id: str) -> Select[tuple[Brand]]:
+    def live(self, account_id: str) -> Select[Brand]:
         return select(Brand).where(Brand.account_id == account_id, Brand.deleted_at.is_(None))
 
     async def find(self, account_id: str, name: str) -> Brand | None:

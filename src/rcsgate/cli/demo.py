@@ -47,16 +47,26 @@ async def seed_demo(context: AppContext) -> DemoCredentials | None:
         )
         _key, token = await create_key(session, clock, account_id=account.id, name="demo")
         brand = await create_brand(
-            session, clock, account.id, BrandCreate(display_name="Demo Store", website="https://example.com")
+            session,
+            clock,
+            account.id,
+            BrandCreate(display_name="Demo Store", website="https://example.com"),
         )
         view = await create_agent(
             session,
             clock,
             account.id,
             brand.brand_name,
-            AgentCreate(display_name="Support", description="Demo agent", color="#1A73E8", sms_sender="DemoStore"),
+            AgentCreate(
+                display_name="Support",
+                description="Demo agent",
+                color="#1A73E8",
+                sms_sender="DemoStore",
+            ),
         )
         # The demo agent talks to the built-in simulator, so it starts launched everywhere.
         for operator in settings.operators:
             await record_launch_result(session, clock, view.agent, operator, "Launched")
-        return DemoCredentials(account.id, DEMO_EMAIL, password, token, brand.brand_name, view.agent.agent_name)
+        return DemoCredentials(
+            account.id, DEMO_EMAIL, password, token, brand.brand_name, view.agent.agent_name
+        )

@@ -32,7 +32,9 @@ def create(
             key, token = await service.create_key(
                 session, context.clock, account_id=account, name=name, allowed_ips=allow_ip or []
             )
-            return KeyCreated.model_validate({**KeyRead.model_validate(key).model_dump(), "token": token})
+            return KeyCreated.model_validate(
+                {**KeyRead.model_validate(key).model_dump(), "token": token}
+            )
 
     key = run_with_context(settings_from(database_url=database_url, data_dir=data_dir), work)
     emit(
@@ -61,7 +63,11 @@ def list_keys(
         + ("  REVOKED" if k.revoked else "")
         for k in keys
     ]
-    emit([k.model_dump(mode="json", by_alias=True) for k in keys], as_json, "\n".join(lines) or "no keys")
+    emit(
+        [k.model_dump(mode="json", by_alias=True) for k in keys],
+        as_json,
+        "\n".join(lines) or "no keys",
+    )
 
 
 @app.command("revoke")

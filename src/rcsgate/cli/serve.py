@@ -29,11 +29,15 @@ def build_app() -> FastAPI:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Where the database and certificate live.")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the database and certificate live.")
+    ] = None,
     database_url: Annotated[str | None, typer.Option(help="SQLAlchemy async URL.")] = None,
     redis_url: Annotated[str | None, typer.Option(help="Redis for shared rate limits.")] = None,
     workers: Annotated[int | None, typer.Option(help="Server processes.")] = None,
-    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate (else self-signed).")] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="PEM certificate (else self-signed).")
+    ] = None,
     tls_key: Annotated[Path | None, typer.Option(help="PEM private key.")] = None,
     insecure_http: Annotated[
         bool, typer.Option("--insecure-http", help="Plain HTTP, only behind a TLS proxy.")
@@ -109,5 +113,6 @@ def _print_banner(settings: Settings, credentials: DemoCredentials | None) -> No
         f"  portal login: {credentials.email} / {credentials.password}\n"
         f"  API key:      {credentials.api_key}\n"
         f"  brand/agent:  {credentials.brand} / {credentials.agent}\n"
-        f'  try:          curl -k -H "Authorization: Bearer {credentials.api_key}" {base}/v3/account'
+        "  try:          curl -k "
+        f'-H "Authorization: Bearer {credentials.api_key}" {base}/v3/account'
     )

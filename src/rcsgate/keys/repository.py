@@ -26,7 +26,7 @@ class KeyRepository:
         )
         return list(rows)
 
-    async def live_by_hash(self, token_hash: str) -> Row[tuple[ApiKey, int]] | None:
+    async def live_by_hash(self, token_hash: str) -> Row[ApiKey, int] | None:
         """The unrevoked key with this token hash, with its account's rate limit."""
         result = await self.session.execute(
             select(ApiKey, Account.rate_limit)
@@ -36,4 +36,6 @@ class KeyRepository:
         return result.first()
 
     async def touch(self, key_id: str, at: datetime) -> None:
-        await self.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=at))
+        await self.session.execute(
+            update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=at)
+        )

@@ -10,13 +10,13 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcsgate.errors import FieldError, NotFound, ValidationFailed
+from rcsgate.keys.repository import KeyRepository
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.crypto import random_token, token_hash
 from rcsgate.kit.net import IPNetwork, parse_network
-from rcsgate.keys.repository import KeyRepository
 from rcsgate.models import ApiKey
 
-TOKEN_PREFIX = "rcs_"
+TOKEN_PREFIX = "rcs_"  # noqa: S105 - a public marker, not a secret
 SHOWN_PREFIX_LENGTH = 12
 MAX_ALLOWED_IPS = 100
 # last_used_at is written at most this often per key, to keep writes off the hot path.

@@ -7,7 +7,12 @@ from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.types import TypeDecorator
 
 
@@ -31,6 +36,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+POOL_RECYCLE_SECONDS = 1800
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -40,8 +48,11 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # No pool_pre_ping: it costs a round trip per checkout. A connection that died is
+    # invalidated by the disconnect error itself (that request answers 503, the next gets a
+    # fresh connection), and pool_recycle retires connections before servers time them out.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=POOL_RECYCLE_SECONDS
     )
 
 

@@ -16,8 +16,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def parse_network(value: str) -> IPNetwork:
     """An address or CIDR range, normalised (`10.0.0.7/8` is refused, not widened)."""
-    network = ipaddress.ip_network(value.strip(), strict=True)
-    return network
+    return ipaddress.ip_network(value.strip(), strict=True)
 
 
 def parse_address(value: str) -> IPAddress | None:

@@ -37,7 +37,7 @@ class PageParams:
     order: Order = Order.ASC
 
 
-def page_params(
+async def page_params(
     start: Annotated[int, Query(ge=0, description="Offset of the first item.")] = 0,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Items per page, 1 to 1000.")
@@ -60,13 +60,17 @@ class Page(Generic[T]):
 
 async def paginate(
     session: AsyncSession,
-    statement: Select[tuple[T]],
+    statement: Select[T],
     params: PageParams,
     sort_key: InstrumentedAttribute[Any],
 ) -> Page[T]:
-    total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    total = await session.scalar(
+        select(func.count()).select_from(statement.order_by(None).subquery())
+    )
     ordering = sort_key.desc() if params.order is Order.DESC else sort_key.asc()
-    rows = await session.scalars(statement.order_by(ordering).offset(params.start).limit(params.limit))
+    rows = await session.scalars(
+        statement.order_by(ordering).offset(params.start).limit(params.limit)
+    )
     return Page(items=rows.all(), total=total or 0, params=params)
 
 
@@ -91,9 +95,7 @@ def page_starts(params: PageParams, total: int) -> dict[str, int]:
 def link_header(url: URL, params: PageParams, total: int) -> str:
     links = []
     for rel, start in page_starts(params, total).items():
-        target = url.include_query_params(
-            start=start, limit=params.limit, order=params.order.value
-        )
+        target = url.include_query_params(start=start, limit=params.limit, order=params.order.value)
         links.append(f'<{target}>; rel="{rel}"')
     return ", ".join(links)
 

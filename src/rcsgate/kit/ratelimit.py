@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, Storage
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +37,7 @@ class Decision:
 
 class RateLimiter:
     def __init__(self, redis_url: str | None = None, *, namespace: str = "rcsgate") -> None:
-        self._storage: Storage = (
-            storage_from_string(_async_uri(redis_url), key_prefix=namespace)
-            if redis_url
-            else MemoryStorage()
-        )
+        self._storage = _redis_storage(redis_url, namespace) if redis_url else MemoryStorage()
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._items: dict[int, RateLimitItemPerSecond] = {}
 
@@ -60,6 +56,12 @@ class RateLimiter:
 
     async def reset(self) -> None:
         await self._storage.reset()
+
+
+def _redis_storage(redis_url: str, namespace: str) -> Storage:
+    storage = storage_from_string(_async_uri(redis_url), key_prefix=namespace)
+    assert isinstance(storage, Storage), "an async+ URI always gives async storage"
+    return storage
 
 
 def _async_uri(redis_url: str) -> str:

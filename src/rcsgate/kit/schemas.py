@@ -60,7 +60,8 @@ def _check(pattern: re.Pattern[str], message: str) -> AfterValidator:
 Color = Annotated[str, _check(_COLOR, "must be a colour as #RRGGBB")]
 Email = Annotated[str, _check(_EMAIL, "must be an e-mail address")]
 Slug = Annotated[
-    str, _check(_SLUG, "1-64 letters, digits, '-' or '_', starting and ending with a letter or digit")
+    str,
+    _check(_SLUG, "1-64 letters, digits, '-' or '_', starting and ending with a letter or digit"),
 ]
 PhoneNumber = Annotated[str, AfterValidator(normalize_number)]
 

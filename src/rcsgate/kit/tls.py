@@ -13,7 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def ensure_self_signed(directory: Path, hostnames: tuple[str, ...] = ("localhost",)) -> tuple[Path, Path]:
+def ensure_self_signed(
+    directory: Path, hostnames: tuple[str, ...] = ("localhost",)
+) -> tuple[Path, Path]:
     """(cert, key) paths, made on first call and reused after; the key file is 0600."""
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     if cert_path.exists() and key_path.exists():
