@@ -78,7 +78,7 @@ def revoke(
     database_url: DatabaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Revoke a key: it stops working at once."""
+    """Revoke a key; running servers refuse it within RCSGATE_KEY_CACHE_SECONDS (2 s)."""
 
     async def work(context: AppContext) -> KeyRead:
         async with context.sessionmaker.begin() as session:
