@@ -20,6 +20,7 @@ from rcsgate.kit.clock import FakeClock
 from rcsgate.kit.db import create_engine, create_sessionmaker
 from rcsgate.kit.ratelimit import RateLimiter
 from tests.fixtures.database import backend, database_url, empty_all_tables
+from tests.fixtures.messaging import Sender, launched_sender
 
 __all__ = ["database_url"]
 
@@ -150,3 +151,9 @@ async def tenant(make_tenant: TenantFactory) -> Tenant:
 async def api(client_for: ClientFactory, tenant: Tenant) -> httpx.AsyncClient:
     """An authenticated client of the tenant's account, over HTTPS from an ordinary address."""
     return client_for(token=tenant.token)
+
+
+@pytest.fixture
+async def sender(context: AppContext, tenant: Tenant) -> Sender:
+    """The tenant's launched brand `min-butik-ab` and agent `kundservice`."""
+    return await launched_sender(context, tenant.account_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -13,12 +15,13 @@ from tests.conftest import ClientFactory, Tenant, TenantFactory
 TRUSTED_PROXY = "10.9.0.5"  # inside settings.trusted_proxies (10.9.0.0/16)
 
 
-def assert_problem(response: httpx.Response, status: int, slug: str) -> None:
-    assert response.status_code == status
+def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["type"] == f"https://rcsgate.dev/problems/{slug}"
+    body: dict[str, Any] = response.json()
+    assert body["type"] == f"https://rcsgate.dev/problems/{slug}", body
     assert body["status"] == status
+    return body
 
 
 class TestAuthentication:

@@ -15,10 +15,14 @@ from rcsgate import __version__
 from rcsgate.accounts.endpoints import router as account_router
 from rcsgate.agents.endpoints import router as agents_router
 from rcsgate.brands.endpoints import router as brands_router
+from rcsgate.bundles.endpoints import router as bundles_router
 from rcsgate.config import Settings
 from rcsgate.context import AppContext
+from rcsgate.conversations.endpoints import router as conversations_router
 from rcsgate.gate import ApiGate
+from rcsgate.idempotency import Idempotency
 from rcsgate.kit.metrics import MetricsMiddleware, metrics_endpoint
+from rcsgate.messages.endpoints import router as messages_router
 from rcsgate.openapi import build_openapi
 from rcsgate.problems import ProblemGuard, install_problem_handlers
 
@@ -32,7 +36,14 @@ Collections page with `start`, `limit` and `order`, and answer with `Link` and `
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/v3")
-    for resource in (account_router, brands_router, agents_router):
+    for resource in (
+        account_router,
+        brands_router,
+        agents_router,
+        conversations_router,
+        bundles_router,
+        messages_router,
+    ):
         router.include_router(resource)
     return router
 
@@ -62,6 +73,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     install_problem_handlers(app)
+    app.add_middleware(Idempotency, context=app_context)
     app.add_middleware(ApiGate, context=app_context)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(ProblemGuard)

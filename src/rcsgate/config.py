@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     currency: str = "SEK"
+    message_price: Decimal = Field(
+        default=Decimal("0.45"), ge=0, description="Price of one RCS message, account currency"
+    )
     log_level: str = "INFO"
     log_json: bool = True
     workers: int = Field(default=1, ge=1)

@@ -26,15 +26,26 @@ async def get_context(request: Request) -> AppContext:
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
-    """Commits once when the endpoint returns, before the response is sent; else rolls back."""
-    async with context_of(request).sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
+    """Commits once when the endpoint returns, before the response is sent; else rolls back.
+
+    Under an idempotency key the session is handed over uncommitted instead: the
+    `Idempotency` middleware commits it together with the recorded response.
+    """
+    session = context_of(request).sessionmaker()
+    try:
+        yield session
+    except BaseException:
+        await session.rollback()
+        await session.close()
+        raise
+    slot = request.scope.get("state", {}).get("idempotency")
+    if slot is not None:
+        slot.adopt(session)
+        return
+    try:
+        await session.commit()
+    finally:
+        await session.close()
 
 
 async def current_principal(request: Request) -> Principal:

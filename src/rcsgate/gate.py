@@ -31,6 +31,7 @@ from rcsgate.errors import (
     problem_response,
 )
 from rcsgate.keys.service import Principal, authenticate
+from rcsgate.kit.asgi import replay_body
 from rcsgate.kit.crypto import token_hash
 from rcsgate.kit.net import address_in, client_address
 
@@ -133,7 +134,7 @@ class ApiGate:
         body = await _read_body(receive, cap, too_large)
         if body and not _is_json(headers.get("content-type", "")):
             raise UnsupportedMediaType("Send the body as application/json", headers=rate_headers)
-        return _replay(body, receive)
+        return replay_body(body, receive)
 
 
 def _under_api(path: str) -> bool:
@@ -162,20 +163,6 @@ async def _read_body(receive: Receive, cap: int, too_large: RcsgateError) -> byt
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def _replay(body: bytes, original: Receive) -> Receive:
-    """Hands the buffered body over once, then passes on what the client does (disconnect)."""
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return await original()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
 
 
 def _with_headers(send: Send, extra: dict[str, str]) -> Send:

@@ -7,12 +7,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rcsgate.errors import (
+    Conflict,
     FieldError,
     InternalError,
     MalformedJson,
@@ -78,6 +79,10 @@ async def _on_http_exception(_request: Request, exc: Exception) -> Response:
 
 
 def unexpected_problem(exc: BaseException, path: str) -> RcsgateError:
+    if isinstance(exc, IntegrityError):
+        # A concurrent request won a unique index the service had checked: a conflict.
+        log.info("integrity_conflict", path=path, error=str(exc.orig)[:200])
+        return Conflict("The request conflicts with data written concurrently; retry it")
     if isinstance(exc, OperationalError | DBAPIError | ConnectionError):
         log.warning("database_unavailable", path=path, error=type(exc).__name__)
         return ServiceUnavailable(headers={"Retry-After": "1"})

@@ -177,3 +177,19 @@ async def record_launch_result(
         agent.status = "Rejected"
     agent.modified_at = now
     await session.flush()
+
+
+class AgentNotLaunched(Conflict):
+    slug, title = "agent-not-launched", "The agent is not launched on any operator"
+
+
+async def sending_agent(
+    session: AsyncSession, account_id: str, brand_name: str, name: str
+) -> tuple[Brand, Agent]:
+    """The brand and agent a send names; 409 unless the agent is launched somewhere."""
+    brand, agent = await _find(session, account_id, brand_name, name)
+    if agent.status != "Launched":
+        raise AgentNotLaunched(
+            f"Agent {agent.agent_name!r} is {agent.status}; launch it before sending"
+        )
+    return brand, agent

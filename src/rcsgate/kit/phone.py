@@ -19,12 +19,31 @@ def normalize_number(value: str) -> str:
         text = "+" + text[2:]
     elif not text.startswith("+"):
         text = "+" + text
-    if not text[1:].isdigit():
+    digits = text[1:]
+    if not digits.isdigit():
         raise ValueError("must be a phone number in international form")
-    try:
-        parsed = phonenumbers.parse(text, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError("must be a phone number in international form") from exc
+    parsed = _split(digits) or _parse(text)
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError("is not a valid phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def _split(digits: str) -> phonenumbers.PhoneNumber | None:
+    """The fast path for plain digits (a bulk send has 100,000 of them): split off the
+    country code by table instead of running the full parser. National numbers with a
+    leading zero (Italy) or of odd length take the full parser."""
+    for length in (1, 2, 3):
+        code = int(digits[:length])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[length:]
+            if not 4 <= len(national) <= 14 or national.startswith("0"):
+                return None
+            return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    return None
+
+
+def _parse(text: str) -> phonenumbers.PhoneNumber:
+    try:
+        return phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("must be a phone number in international form") from exc

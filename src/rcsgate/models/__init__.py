@@ -5,6 +5,26 @@ from rcsgate.models.agent import Agent, AgentOperator
 from rcsgate.models.api_key import ApiKey
 from rcsgate.models.base import Base
 from rcsgate.models.brand import Brand
+from rcsgate.models.bundle import Bundle, BundleTag
+from rcsgate.models.conversation import Conversation
+from rcsgate.models.idempotency import IdempotencyKey
+from rcsgate.models.job import Job
+from rcsgate.models.message import Message, MessageEvent
 from rcsgate.models.user import User
 
-__all__ = ["Account", "Agent", "AgentOperator", "ApiKey", "Base", "Brand", "User"]
+__all__ = [
+    "Account",
+    "Agent",
+    "AgentOperator",
+    "ApiKey",
+    "Base",
+    "Brand",
+    "Bundle",
+    "BundleTag",
+    "Conversation",
+    "IdempotencyKey",
+    "Job",
+    "Message",
+    "MessageEvent",
+    "User",
+]

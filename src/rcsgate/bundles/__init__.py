@@ -1,0 +1,1 @@
+"""Bundles: one message to many recipients."""

@@ -1,0 +1,1 @@
+"""Conversations: one agent and one recipient, two-way."""

@@ -1,0 +1,45 @@
+"""Enqueueing jobs. A job is a row added to the caller's session, so it commits (or not)
+together with the state change that needs it: nothing is sent for a change that rolled back,
+and nothing committed lacks its job.
+
+Kinds written by the API (run by the dispatch workers):
+- `send_message`: hand one queued message to an operator;
+- `send_bundle`: hand a bundle's queued messages to operators, in batches;
+- `revoke_message`: revoke a message at its operator;
+- `agent_event`: a typing indicator or read receipt to a user.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rcsgate.kit.clock import Clock
+from rcsgate.models import Job
+
+DISPATCH_QUEUE = "dispatch"
+
+
+def enqueue(
+    session: AsyncSession,
+    clock: Clock,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    queue: str = DISPATCH_QUEUE,
+    run_at: datetime | None = None,
+) -> Job:
+    now = clock.now()
+    job = Job(
+        kind=kind,
+        queue=queue,
+        payload=payload,
+        state="ready",
+        run_at=run_at or now,
+        attempts=0,
+        created_at=now,
+    )
+    session.add(job)
+    return job

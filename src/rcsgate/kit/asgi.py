@@ -1,0 +1,32 @@
+"""Small pieces for pure ASGI middlewares."""
+
+from __future__ import annotations
+
+from starlette.types import Message, Receive
+
+
+async def read_all(receive: Receive) -> bytes:
+    """The whole request body (an earlier middleware has bounded its size)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def replay_body(body: bytes, original: Receive) -> Receive:
+    """Hands a buffered body over once, then passes on what the client does (disconnect)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await original()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

@@ -1,0 +1,1 @@
+"""Messages in both directions: listing, reading with their journey, revoking."""

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rcsgate.models import Account, Agent, Brand, Bundle, Message, MessageEvent
+
+# Rows per INSERT statement in bulk sends: large enough to amortise round trips, small enough
+# to stay under SQLite's and asyncpg's parameter limits (~25 columns a row).
+INSERT_BATCH = 1_000
+
+
+class MessageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, message: Message) -> None:
+        self.session.add(message)
+
+    async def insert_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Plain Core inserts in batches: no ORM object per row (bulk sends)."""
+        return await self._insert_batches(Message, rows)
+
+    async def insert_events(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        return await self._insert_batches(MessageEvent, rows)
+
+    async def _insert_batches(
+        self, model: type[Message] | type[MessageEvent], rows: Iterable[Mapping[str, Any]]
+    ) -> int:
+        count, batch = 0, []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == INSERT_BATCH:
+                await self.session.execute(insert(model), batch)
+                count, batch = count + len(batch), []
+        if batch:
+            await self.session.execute(insert(model), batch)
+            count += len(batch)
+        return count
+
+    async def get(self, account_id: str, message_id: str) -> Message | None:
+        return await self.session.scalar(
+            select(Message).where(Message.id == message_id, Message.account_id == account_id)
+        )
+
+    def of_account(self, account_id: str) -> Select[Message]:
+        return select(Message).where(Message.account_id == account_id)
+
+    async def events(self, message_id: str) -> Sequence[MessageEvent]:
+        rows = await self.session.scalars(
+            select(MessageEvent)
+            .where(MessageEvent.message_id == message_id)
+            .order_by(MessageEvent.at, MessageEvent.id)
+        )
+        return rows.all()
+
+    def add_event(self, event: MessageEvent) -> None:
+        self.session.add(event)
+
+    async def names(
+        self, brand_ids: Iterable[str], agent_ids: Iterable[str]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        brands = await self.session.execute(
+            select(Brand.id, Brand.brand_name).where(Brand.id.in_(set(brand_ids)))
+        )
+        agents = await self.session.execute(
+            select(Agent.id, Agent.agent_name).where(Agent.id.in_(set(agent_ids)))
+        )
+        return dict(brands.all()), dict(agents.all())
+
+    async def bundle_contents(self, bundle_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = {bundle_id for bundle_id in bundle_ids if bundle_id}
+        if not ids:
+            return {}
+        rows = await self.session.execute(
+            select(Bundle.id, Bundle.content).where(Bundle.id.in_(ids))
+        )
+        return dict(rows.all())
+
+    async def sender(self, brand_id: str, agent_id: str) -> tuple[Brand, Agent]:
+        brand = await self.session.get_one(Brand, brand_id)
+        agent = await self.session.get_one(Agent, agent_id)
+        return brand, agent
+
+    async def brand_ids(self, account_id: str, name: str) -> list[str]:
+        key = name.casefold()
+        rows = await self.session.scalars(
+            select(Brand.id).where(
+                Brand.account_id == account_id, (Brand.name_key == key) | (Brand.display_key == key)
+            )
+        )
+        return list(rows)
+
+    async def agent_ids(self, account_id: str, name: str) -> list[str]:
+        key = name.casefold()
+        rows = await self.session.scalars(
+            select(Agent.id).where(
+                Agent.account_id == account_id, (Agent.name_key == key) | (Agent.display_key == key)
+            )
+        )
+        return list(rows)
+
+    async def account_currency(self, account_id: str) -> str:
+        currency = await self.session.scalar(
+            select(Account.currency).where(Account.id == account_id)
+        )
+        return currency or "SEK"
+
+
+def created_between(
+    statement: Select[Message], since: datetime | None, until: datetime | None
+) -> Select[Message]:
+    if since is not None:
+        statement = statement.where(Message.created_at >= since)
+    if until is not None:
+        statement = statement.where(Message.created_at < until)
+    return statement
