@@ -16,6 +16,7 @@ from rcsgate.errors import (
     ValidationFailed,
     problem_schema,
 )
+from rcsgate.idempotency import MAX_KEY_LENGTH, IdempotencyInFlight, IdempotencyMismatch
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -60,6 +61,18 @@ BODY_ERRORS = {
     "413": problem_schema(PayloadTooLarge),
     "415": problem_schema(UnsupportedMediaType),
 }
+IDEMPOTENCY_ERRORS = {
+    "409": problem_schema(IdempotencyInFlight, "A request with the same key is in flight"),
+    "422": problem_schema(IdempotencyMismatch, "The key was used with another request body"),
+}
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A repeat with the same key and body within 24 h answers the first "
+    "response again and creates nothing; another body with the key gets 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+}
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
@@ -88,8 +101,11 @@ def _decorate(method: str, operation: dict[str, Any]) -> None:
     for code, response in {
         **COMMON_ERRORS,
         **(BODY_ERRORS if method in {"post", "patch", "put"} else {}),
+        **(IDEMPOTENCY_ERRORS if method == "post" else {}),
     }.items():
         responses.setdefault(code, response)
+    if method == "post":
+        operation.setdefault("parameters", []).append(IDEMPOTENCY_HEADER)
     for code, response in responses.items():
         if code.startswith("2"):
             response.setdefault("headers", {}).update(RATE_HEADERS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -67,15 +68,35 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
     return problem_response(validation_problem(exc.errors()))
 
 
-async def _on_http_exception(_request: Request, exc: Exception) -> Response:
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     error_class = _BY_STATUS.get(exc.status_code)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
     if error_class is not None:
-        error = error_class(headers=dict(exc.headers or {}))
+        error = error_class(headers=headers)
     else:
-        error = RcsgateError(str(exc.detail), headers=dict(exc.headers or {}))
+        error = RcsgateError(str(exc.detail), headers=headers)
         error.status = exc.status_code  # type: ignore[misc]
     return problem_response(error)
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method of every documented operation on this path. Starlette's own `Allow`
+    names only the first route that matched the path, not all of them."""
+    templates: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        app.state, "allowed_methods", None
+    )
+    if templates is None:
+        templates = [
+            (re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"),
+             [method.upper() for method in operations])
+            for template, operations in app.openapi().get("paths", {}).items()
+        ]  # fmt: skip
+        app.state.allowed_methods = templates
+    found = {m for pattern, methods in templates if pattern.match(path) for m in methods}
+    return sorted(found)
 
 
 def unexpected_problem(exc: BaseException, path: str) -> RcsgateError:

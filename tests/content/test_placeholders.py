@@ -86,7 +86,14 @@ class TestFill:
 class TestMissing:
     def test_names_each_key_and_its_first_recipients(self) -> None:
         content = validate({"content": "Hej {name}, kod {code}"})
-        recipients = {"1": {"name": "A"}, "2": {}, "3": {"code": 1}, "4": {}, "5": {}, "6": {}}
+        recipients: dict[str, dict[str, object]] = {
+            "1": {"name": "A"},
+            "2": {},
+            "3": {"code": 1},
+            "4": {},
+            "5": {},
+            "6": {},
+        }
         assert missing_placeholders(content, recipients) == {
             "name": ["2", "3", "4"],
             "code": ["1", "2", "4"],
@@ -111,7 +118,7 @@ class TestCheck:
 
     def test_names_the_key_and_the_first_three_recipients(self) -> None:
         content = validate({"content": "Hej {name}!"})
-        recipients = {number: {} for number in numbers(5)}
+        recipients: dict[str, Any] = {number: {} for number in numbers(5)}
         assert failure(content, recipients) == {
             "/content": "placeholder {name} has no value for "
             "46700120000, 46700120001, 46700120002 and 2 more"

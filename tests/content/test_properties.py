@@ -15,7 +15,7 @@ from rcsgate.content import (
     fill,
     render_sms,
 )
-from rcsgate.errors import ValidationFailed
+from rcsgate.errors import FieldError, ValidationFailed
 from rcsgate.problems import validation_problem
 
 Strategy = st.SearchStrategy[Any]
@@ -29,9 +29,15 @@ scalars = (
 )
 anything = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=6,
 )
+
+
+def map_just(fields: dict[str, Any]) -> dict[str, Strategy]:
+    return {name: st.just(value) for name, value in fields.items()}
 
 
 class Values:
@@ -54,7 +60,7 @@ class Values:
         return st.one_of(valid, st.sampled_from(["", " ", "x" * (limit + 1)]), anything)
 
     def optional(self, fields: dict[str, Strategy], required: tuple[str, ...] = ()) -> Strategy:
-        """Every field may be absent; when not wild, those in `required` are always there."""
+        """Any field may be absent; when not wild, those in `required` are always there."""
         needed = {} if self.wild else {name: fields.pop(name) for name in required}
         return st.fixed_dictionaries(needed, optional=fields)
 
@@ -67,7 +73,26 @@ class Values:
         return st.one_of(strategy, anything) if self.wild else strategy
 
 
+NEEDS: dict[Any, dict[str, Any]] = {
+    "Reply": {},
+    1: {"url": "https://site.se/shop"},
+    "ViewLocation": {"latitude": 59.33, "longitude": 18.06},
+    2: {"query": "Kista"},
+    3: {},
+    "dial": {"phoneNumber": "+46 8-123 456"},
+    5: {"title": "Rea", "startTime": "2026-03-09T08:00", "endTime": "2026-03-09T09:00:00Z"},
+    "OpenUrlInWebview": {"url": "https://site.se", "webviewMode": "Tall"},
+}
+
+
 def suggestions(v: Values) -> Strategy:
+    if not v.wild:
+        return st.sampled_from(list(NEEDS.items())).flatmap(
+            lambda item: st.fixed_dictionaries(
+                {"type": st.just(item[0]), "text": v.text(25), **map_just(item[1])},
+                optional={"postbackData": v.text(2048)},
+            )
+        )
     url = v.pick(["https://site.se/shop"], ["http://site.se", "https://", "ftp://x", "a b"])
     time = v.pick(["2026-03-09T08:00:00Z", "2026-03-09T09:00:00"], ["igår"])
     return v.optional(
@@ -86,8 +111,7 @@ def suggestions(v: Values) -> Strategy:
             "title": v.text(100),
             "startTime": time,
             "endTime": time,
-        },
-        required=("type", "text"),
+        }
     )
 
 
@@ -133,10 +157,15 @@ def check_valid(content: MessageContent) -> None:
     assert MessageContent.model_validate(stored) == content
     assert fill(content, {}) == content
     assert isinstance(render_sms(content), str)
+    assert all(error.field.startswith("/") for error in placeholder_errors(content))
+
+
+def placeholder_errors(content: MessageContent) -> list[FieldError]:
     try:
         check_placeholders(content, {"46700123456": {"name": "Kalle"}})
     except ValidationFailed as failure:
-        assert all(error.field.startswith("/") for error in failure.errors)
+        return failure.errors
+    return []
 
 
 def check(body: dict[str, Any]) -> None:

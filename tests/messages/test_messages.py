@@ -120,7 +120,13 @@ class TestList:
 
     @pytest.mark.parametrize(
         "params",
-        [{"status": "Lost"}, {"recipient": "12"}, {"from": "yesterday"}, {"channel": "MMS"}],
+        [
+            {"status": "Lost"},
+            {"recipient": "12"},
+            {"from": "yesterday"},
+            {"channel": "MMS"},
+            {"start": "2147483648"},
+        ],
     )
     async def test_bad_filters_are_400(
         self, api: httpx.AsyncClient, sender: Sender, params: dict[str, str]

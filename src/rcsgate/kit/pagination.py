@@ -20,6 +20,8 @@ from starlette.datastructures import URL
 from starlette.responses import Response
 
 MAX_LIMIT = 1000
+# Far past any collection; bounded so the database never sees an integer it cannot hold.
+MAX_START = 2**31 - 1
 DEFAULT_LIMIT = 50
 
 T = TypeVar("T")
@@ -38,7 +40,7 @@ class PageParams:
 
 
 async def page_params(
-    start: Annotated[int, Query(ge=0, description="Offset of the first item.")] = 0,
+    start: Annotated[int, Query(ge=0, le=MAX_START, description="Offset of the first item.")] = 0,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Items per page, 1 to 1000.")
     ] = DEFAULT_LIMIT,
