@@ -1,7 +1,8 @@
 """The baseline: a bare FastAPI JSON endpoint, served exactly like rcsgate (see servers.py).
 
 No middleware, no database, no auth: what is left of rcsgate's figure after dividing by this
-one is what rcsgate itself costs. The body is shaped and sized like rcsgate's AccountRead.
+one is what rcsgate itself costs. GET /v3/account's body is shaped and sized like rcsgate's
+AccountRead; POST /v3/echo parses a JSON object and answers it back (send_accept's baseline).
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 @app.get("/v3/account")
 async def get_account() -> dict[str, Any]:
     return dict(ACCOUNT)
+
+
+@app.post("/v3/echo")
+async def echo(body: dict[str, Any]) -> dict[str, Any]:
+    return body
 
 
 @app.get("/healthz")

@@ -38,7 +38,12 @@ class Options:
 
 @dataclass(frozen=True)
 class Measure:
-    """One figure beside its same-run baseline; `target` bounds figure / baseline."""
+    """One figure beside its same-run baseline; `target` bounds figure / baseline.
+
+    A target that is an absolute number (DESIGN.md's "≥ 1,500 req/s") has no same-run
+    baseline: `Measure.absolute` puts that number in the baseline's place, marked `fixed`,
+    and bounds the ratio by 1.
+    """
 
     label: str
     unit: str
@@ -46,6 +51,14 @@ class Measure:
     baseline: float
     target: float | None = None
     higher_is_better: bool = True
+    fixed: bool = False  # the baseline is a fixed target, not a figure measured in this run
+
+    @classmethod
+    def absolute(
+        cls, label: str, unit: str, figure: float, limit: float, *, higher_is_better: bool
+    ) -> Measure:
+        """`figure` against a fixed limit: met when figure >= limit (or <= for costs)."""
+        return cls(label, unit, figure, limit, 1.0, higher_is_better, fixed=True)
 
     @property
     def ratio(self) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,16 +28,19 @@ class Credentials:
     token: str
 
 
-def provision_account(data_dir: Path, *, rate_limit: int) -> Credentials:
-    """Migrates `data_dir`'s database, then makes one account with one key."""
-    rcsgate_cli("migrate", data_dir=data_dir)
+def provision_account(
+    data_dir: Path, *, rate_limit: int, env: Mapping[str, str] | None = None
+) -> Credentials:
+    """Migrates the database (`data_dir`'s, unless `env` names another), then makes one
+    account with one key."""
+    rcsgate_cli("migrate", data_dir=data_dir, env=env)
     account = rcsgate_cli(
         "accounts", "create", "--name=bench", "--email=bench@example.com",
-        f"--rate-limit={rate_limit}", "--json", data_dir=data_dir,
+        f"--rate-limit={rate_limit}", "--json", data_dir=data_dir, env=env,
     )  # fmt: skip
     key = rcsgate_cli(
         "keys", "create", f"--account={account['id']}", "--name=bench", "--json",
-        data_dir=data_dir,
+        data_dir=data_dir, env=env,
     )  # fmt: skip
     return Credentials(account_id=str(account["id"]), token=str(key["token"]))
 
@@ -46,14 +50,17 @@ def rcsgate_tls(data_dir: Path) -> Tls:
     return Tls(cert=data_dir / "tls" / "cert.pem", key=data_dir / "tls" / "key.pem")
 
 
-def rcsgate_cli(*args: str, data_dir: Path) -> Any:
-    """Runs `rcsgate ARGS --data-dir=DIR`; returns its JSON output when `--json` was given."""
+def rcsgate_cli(*args: str, data_dir: Path, env: Mapping[str, str] | None = None) -> Any:
+    """Runs `rcsgate ARGS --data-dir=DIR`; returns its JSON output when `--json` was given.
+
+    `env` adds RCSGATE_* variables, e.g. RCSGATE_DATABASE_URL for PostgreSQL.
+    """
     command = [venv_script("rcsgate"), *args, f"--data-dir={data_dir}"]
     try:
         done = subprocess.run(
             command,
             cwd=PROJECT_ROOT,
-            env={**os.environ, **SERVER_ENV},
+            env={**os.environ, **SERVER_ENV, **(env or {})},
             capture_output=True,
             text=True,
             timeout=CLI_TIMEOUT,

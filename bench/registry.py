@@ -12,7 +12,12 @@ from typing import TypeAlias
 from bench.core import BenchResult, Options
 
 # Listed, not discovered, so the order of a full run is stable and readable.
-BENCHMARK_MODULES = ("bench.account_get",)
+BENCHMARK_MODULES = (
+    "bench.account_get",
+    "bench.send_accept",
+    "bench.bulk_bundle",
+    "bench.list_deep",
+)
 
 BenchFunction: TypeAlias = Callable[[Options], BenchResult | Awaitable[BenchResult]]
 

@@ -55,7 +55,7 @@ def _row(measure: Measure) -> list[str]:
     return [
         f"{measure.label} ({measure.unit})",
         _number(measure.figure),
-        _number(measure.baseline),
+        _number(measure.baseline) + (" (fixed)" if measure.fixed else ""),
         _ratio(measure),
         _target(measure),
         {True: "ok", False: "MISSED", None: ""}[measure.met],

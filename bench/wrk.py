@@ -72,15 +72,23 @@ def ensure_wrk() -> str:
 
 
 def run_wrk(
-    url: str, *, duration: int, connections: int, headers: dict[str, str] | None = None
+    url: str,
+    *,
+    duration: int,
+    connections: int,
+    headers: dict[str, str] | None = None,
+    script: Path = LUA_SCRIPT,
 ) -> WrkRun:
-    """One closed-loop run; fails if any response was not 2xx/3xx or any socket failed."""
+    """One closed-loop run; fails if any response was not 2xx/3xx or any socket failed.
+
+    Another `script` must print the same summary line: load wrk_report.lua (see wrk_send.lua).
+    """
     command = [
         ensure_wrk(),
         f"--threads={WRK_THREADS}",
         f"--connections={connections}",
         f"--duration={duration}s",
-        f"--script={LUA_SCRIPT}",
+        f"--script={script}",
     ]
     for name, value in (headers or {}).items():
         command += ["--header", f"{name}: {value}"]

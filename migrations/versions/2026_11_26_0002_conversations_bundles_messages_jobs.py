@@ -87,9 +87,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bundles")),
     )
     with op.batch_alter_table("bundles", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_bundles_account_created", ["account_id", "created_at", "id"], unique=False
-        )
+        batch_op.create_index("ix_bundles_account_created", ["account_id", "id"], unique=False)
         batch_op.create_index(
             "uq_bundles_account_unique_id",
             ["account_id", "unique_id"],
@@ -127,7 +125,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_conversations_account_created", ["account_id", "created_at", "id"], unique=False
+            "ix_conversations_account_created", ["account_id", "id"], unique=False
         )
         batch_op.create_index(
             "ix_conversations_agent_recipient", ["agent_id", "recipient", "status"], unique=False
@@ -203,19 +201,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index("ix_messages_account_created", ["account_id", "id"], unique=False)
         batch_op.create_index(
-            "ix_messages_account_created", ["account_id", "created_at", "id"], unique=False
+            "ix_messages_account_recipient", ["account_id", "recipient", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_messages_account_recipient", ["account_id", "recipient", "created_at"], unique=False
+            "ix_messages_account_status", ["account_id", "status", "id"], unique=False
         )
-        batch_op.create_index(
-            "ix_messages_account_status", ["account_id", "status", "created_at"], unique=False
-        )
-        batch_op.create_index("ix_messages_bundle", ["bundle_id", "created_at", "id"], unique=False)
-        batch_op.create_index(
-            "ix_messages_conversation", ["conversation_id", "created_at", "id"], unique=False
-        )
+        batch_op.create_index("ix_messages_bundle", ["bundle_id", "id"], unique=False)
+        batch_op.create_index("ix_messages_conversation", ["conversation_id", "id"], unique=False)
 
     op.create_table(
         "message_events",

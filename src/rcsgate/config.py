@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     workers: int = Field(default=1, ge=1)
+    db_pool_size: int = Field(
+        default=32,
+        ge=1,
+        description="PostgreSQL connections each process keeps; at least the requests it "
+        "serves at once, or connections are opened and closed under load",
+    )
 
     @field_validator("trusted_proxies", "operators", mode="before")
     @classmethod

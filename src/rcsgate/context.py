@@ -25,7 +25,7 @@ class AppContext:
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
-        engine = create_engine(settings.resolved_database_url)
+        engine = create_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
         clock = clock or SystemClock()
         return cls(
             settings=settings,

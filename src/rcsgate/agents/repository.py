@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rcsgate.models import Agent, AgentOperator
+from rcsgate.models import Agent, AgentOperator, Brand
 
 
 class AgentRepository:
@@ -18,6 +18,31 @@ class AgentRepository:
 
     def live(self, brand_id: str) -> Select[Agent]:
         return select(Agent).where(Agent.brand_id == brand_id, Agent.deleted_at.is_(None))
+
+    async def with_brand(
+        self, account_id: str, brand_name: str, agent_name: str
+    ) -> tuple[Brand, Agent] | None:
+        """Brand and agent in one query, each by name, else by display name (any case)."""
+        brand_key, agent_key = brand_name.casefold(), agent_name.casefold()
+        row = (
+            await self.session.execute(
+                select(Brand, Agent)
+                .join(Agent, Agent.brand_id == Brand.id)
+                .where(
+                    Brand.account_id == account_id,
+                    Brand.deleted_at.is_(None),
+                    Agent.deleted_at.is_(None),
+                    (Brand.name_key == brand_key) | (Brand.display_key == brand_key),
+                    (Agent.name_key == agent_key) | (Agent.display_key == agent_key),
+                )
+                .order_by(
+                    case((Brand.name_key == brand_key, 0), else_=1),
+                    case((Agent.name_key == agent_key, 0), else_=1),
+                )
+                .limit(1)
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
 
     async def find(self, brand_id: str, name: str) -> Agent | None:
         """By agentName, else by displayName; both case-insensitive."""

@@ -187,7 +187,9 @@ async def sending_agent(
     session: AsyncSession, account_id: str, brand_name: str, name: str
 ) -> tuple[Brand, Agent]:
     """The brand and agent a send names; 409 unless the agent is launched somewhere."""
-    brand, agent = await _find(session, account_id, brand_name, name)
+    found = await AgentRepository(session).with_brand(account_id, brand_name, name)
+    # One query when both exist; the slower path only to say which one does not.
+    brand, agent = found or await _find(session, account_id, brand_name, name)
     if agent.status != "Launched":
         raise AgentNotLaunched(
             f"Agent {agent.agent_name!r} is {agent.status}; launch it before sending"

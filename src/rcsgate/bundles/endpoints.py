@@ -11,6 +11,7 @@ from rcsgate.dependencies import Context, CurrentPrincipal, Session
 from rcsgate.errors import NotFound, problem_schema
 from rcsgate.kit.pagination import PageParams, page_params, set_page_headers
 from rcsgate.messages.schemas import MessageRead, MessageStatus
+from rcsgate.messages.service import pricing
 
 router = APIRouter(tags=["Bundles"])
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -37,7 +38,7 @@ async def create_bundle(
     principal: CurrentPrincipal,
 ) -> BundleRead:
     bundle = await service.create_bundle(
-        session, context.clock, context.settings.message_price, principal.account_id, body
+        session, context.clock, pricing(context, principal), principal.account_id, body
     )
     response.headers["Location"] = f"/v3/bundles/{bundle.id}"
     return bundle

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +32,11 @@ MAX_SCHEDULE_AHEAD = timedelta(days=180)
 
 
 async def create_bundle(
-    session: AsyncSession, clock: Clock, unit_price: Decimal, account_id: str, data: BundleCreate
+    session: AsyncSession,
+    clock: Clock,
+    pricing: messages.Pricing,
+    account_id: str,
+    data: BundleCreate,
 ) -> BundleRead:
     recipients = _recipients(data)
     now = clock.now()
@@ -44,7 +47,6 @@ async def create_bundle(
     if data.unique_id and await repository.by_unique_id(account_id, data.unique_id):
         raise AlreadyExists(f"A bundle with uniqueId {data.unique_id!r} exists")
     stored = messages.stored_content(data, sender)
-    pricing = await messages.pricing(session, account_id, unit_price)
     bundle = Bundle(
         id=new_id(),
         account_id=account_id,

@@ -17,6 +17,7 @@ from rcsgate.errors import AlreadyExists, NotFound, problem_schema
 from rcsgate.kit.pagination import PageParams, page_params, set_page_headers
 from rcsgate.kit.schemas import PhoneNumber
 from rcsgate.messages.schemas import MessageRead
+from rcsgate.messages.service import pricing
 
 router = APIRouter(tags=["Conversations"])
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -58,7 +59,7 @@ async def start_conversation(
     principal: CurrentPrincipal,
 ) -> MessageRead:
     message = await service.start_conversation(
-        session, context.clock, context.settings.message_price, principal.account_id, body
+        session, context.clock, pricing(context, principal), principal.account_id, body
     )
     response.headers["Location"] = f"/v3/conversations/{message.conversation_id}"
     return message
@@ -123,7 +124,7 @@ async def follow_up(
     return await service.follow_up(
         session,
         context.clock,
-        context.settings.message_price,
+        pricing(context, principal),
         principal.account_id,
         conversationId,
         body,

@@ -7,7 +7,6 @@ exactly one place to go; starting a new one closes the previous.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +22,7 @@ from rcsgate.conversations.schemas import (
 from rcsgate.dispatch.jobs import enqueue
 from rcsgate.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
 from rcsgate.kit.clock import Clock
+from rcsgate.kit.ids import new_id
 from rcsgate.kit.pagination import Page, PageParams, paginate
 from rcsgate.messages import service as messages
 from rcsgate.messages.schemas import MessageRead
@@ -45,7 +45,7 @@ class ConversationFilters:
 async def start_conversation(
     session: AsyncSession,
     clock: Clock,
-    unit_price: Decimal,
+    pricing: messages.Pricing,
     account_id: str,
     data: ConversationCreate,
 ) -> MessageRead:
@@ -59,6 +59,7 @@ async def start_conversation(
     now = clock.now()
     await repository.close_open(sender.agent.id, number, now)
     conversation = Conversation(
+        id=new_id(),
         account_id=account_id,
         brand_id=sender.brand.id,
         agent_id=sender.agent.id,
@@ -74,14 +75,13 @@ async def start_conversation(
         closed_at=None,
     )
     repository.add(conversation)
-    await session.flush()
-    return await _send(session, clock, unit_price, conversation, sender, data, variables)
+    return await _send(session, clock, pricing, conversation, sender, data, variables)
 
 
 async def follow_up(
     session: AsyncSession,
     clock: Clock,
-    unit_price: Decimal,
+    pricing: messages.Pricing,
     account_id: str,
     conversation_id: str,
     data: FollowUpCreate,
@@ -91,13 +91,13 @@ async def follow_up(
         raise ConversationClosed(f"Conversation {conversation_id} is closed; start a new one")
     sender = await messages.sender_of(session, conversation.brand_id, conversation.agent_id)
     check_placeholders(data, {conversation.recipient: {}})
-    return await _send(session, clock, unit_price, conversation, sender, data, {})
+    return await _send(session, clock, pricing, conversation, sender, data, {})
 
 
 async def _send(
     session: AsyncSession,
     clock: Clock,
-    unit_price: Decimal,
+    pricing: messages.Pricing,
     conversation: Conversation,
     sender: messages.Sender,
     data: FollowUpCreate,
@@ -109,7 +109,7 @@ async def _send(
         account_id=conversation.account_id,
         sender=sender,
         message_type=str(stored["type"]),
-        pricing=await messages.pricing(session, conversation.account_id, unit_price),
+        pricing=pricing,
         reference=data.reference or conversation.reference,
         delivery_report_url=data.delivery_report_url or conversation.delivery_report_url,
         send_at=None,
@@ -122,11 +122,11 @@ async def _send(
         expires_at=messages.expiry(stored, now),
         conversation_id=conversation.id,
     )
-    message = await messages.add_single(session, clock, outbound, row)
+    message = messages.add_single(session, clock, outbound, row)
     conversation.message_count += 1
     conversation.last_activity_at = now
-    await session.flush()
-    return await messages.full_read(session, message)
+    await session.flush()  # one flush: the conversation (if new), the message and its job
+    return messages.new_read(message, sender)
 
 
 async def _find(session: AsyncSession, account_id: str, conversation_id: str) -> Conversation:

@@ -26,10 +26,10 @@ class KeyRepository:
         )
         return list(rows)
 
-    async def live_by_hash(self, token_hash: str) -> Row[ApiKey, int] | None:
-        """The unrevoked key with this token hash, with its account's rate limit."""
+    async def live_by_hash(self, token_hash: str) -> Row[ApiKey, int, str] | None:
+        """The unrevoked key with this token hash, with its account's rate limit and currency."""
         result = await self.session.execute(
-            select(ApiKey, Account.rate_limit)
+            select(ApiKey, Account.rate_limit, Account.currency)
             .join(Account, Account.id == ApiKey.account_id)
             .where(ApiKey.token_hash == token_hash, ApiKey.revoked_at.is_(None))
         )

@@ -31,6 +31,7 @@ class Principal:
     account_id: str
     rate_limit: int
     allowed_networks: tuple[IPNetwork, ...]
+    currency: str = "SEK"
 
 
 def parse_allowed_ips(values: Sequence[str], pointer: str = "/allowedIps") -> list[str]:
@@ -97,7 +98,7 @@ async def authenticate(session: AsyncSession, clock: Clock, hashed: str) -> Prin
     found = await repository.live_by_hash(hashed)
     if found is None:
         return None
-    key, rate_limit = found
+    key, rate_limit, currency = found
     now = clock.now()
     if key.last_used_at is None or now - key.last_used_at >= TOUCH_INTERVAL:
         await repository.touch(key.id, now)
@@ -106,4 +107,5 @@ async def authenticate(session: AsyncSession, clock: Clock, hashed: str) -> Prin
         account_id=key.account_id,
         rate_limit=rate_limit,
         allowed_networks=tuple(ipaddress.ip_network(v) for v in key.allowed_ips),
+        currency=currency,
     )

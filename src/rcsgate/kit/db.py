@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import JSON, Column, DateTime, Table, event, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -43,7 +46,7 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 32) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -52,7 +55,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # invalidated by the disconnect error itself (that request answers 503, the next gets a
     # fresh connection), and pool_recycle retires connections before servers time them out.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=POOL_RECYCLE_SECONDS
+        url, pool_size=pool_size, max_overflow=pool_size // 2, pool_recycle=POOL_RECYCLE_SECONDS
     )
 
 
@@ -68,3 +71,56 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+# Rows per statement or COPY chunk in bulk inserts: large enough to amortise round trips,
+# small enough to bound memory and stay under SQLite's parameter limit.
+BULK_BATCH = 5_000
+
+
+async def bulk_insert(
+    session: AsyncSession, table: Table, rows: Iterable[Mapping[str, Any]]
+) -> int:
+    """Insert plain rows in the session's transaction: COPY on PostgreSQL, batched
+    executemany elsewhere. No ORM object is made per row."""
+    connection = await session.connection()
+    copy = connection.dialect.name == "postgresql"
+    count = 0
+    for batch in _batches(rows, BULK_BATCH):
+        if copy:
+            await _copy(connection, table, batch)
+        else:
+            await connection.execute(insert(table), batch)
+        count += len(batch)
+    return count
+
+
+def _batches(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    batch: list[Mapping[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def _copy(connection: AsyncConnection, table: Table, batch: list[Mapping[str, Any]]) -> None:
+    columns = [column for column in table.columns if column.name in batch[0]]
+    as_json = [isinstance(column.type, JSON) for column in columns]
+    records = [_record(row, columns, as_json) for row in batch]
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table.name, records=records, columns=[column.name for column in columns]
+    )
+
+
+def _record(
+    row: Mapping[str, Any], columns: list[Column[Any]], as_json: list[bool]
+) -> tuple[Any, ...]:
+    """One COPY record; JSON columns go as text, which PostgreSQL parses."""
+    return tuple(
+        json.dumps(value) if is_json and value is not None else value
+        for value, is_json in zip((row[c.name] for c in columns), as_json, strict=True)
+    )

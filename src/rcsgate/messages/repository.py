@@ -4,14 +4,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rcsgate.models import Account, Agent, Brand, Bundle, Message, MessageEvent
-
-# Rows per INSERT statement in bulk sends: large enough to amortise round trips, small enough
-# to stay under SQLite's and asyncpg's parameter limits (~25 columns a row).
-INSERT_BATCH = 1_000
+from rcsgate.kit.db import bulk_insert
+from rcsgate.models import Agent, Brand, Bundle, Message, MessageEvent
 
 
 class MessageRepository:
@@ -22,25 +19,11 @@ class MessageRepository:
         self.session.add(message)
 
     async def insert_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        """Plain Core inserts in batches: no ORM object per row (bulk sends)."""
-        return await self._insert_batches(Message, rows)
+        """Bulk sends: plain rows, no ORM object each."""
+        return await bulk_insert(self.session, Message.metadata.tables["messages"], rows)
 
     async def insert_events(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        return await self._insert_batches(MessageEvent, rows)
-
-    async def _insert_batches(
-        self, model: type[Message] | type[MessageEvent], rows: Iterable[Mapping[str, Any]]
-    ) -> int:
-        count, batch = 0, []
-        for row in rows:
-            batch.append(row)
-            if len(batch) == INSERT_BATCH:
-                await self.session.execute(insert(model), batch)
-                count, batch = count + len(batch), []
-        if batch:
-            await self.session.execute(insert(model), batch)
-            count += len(batch)
-        return count
+        return await bulk_insert(self.session, MessageEvent.metadata.tables["message_events"], rows)
 
     async def get(self, account_id: str, message_id: str) -> Message | None:
         return await self.session.scalar(
@@ -103,12 +86,6 @@ class MessageRepository:
             )
         )
         return list(rows)
-
-    async def account_currency(self, account_id: str) -> str:
-        currency = await self.session.scalar(
-            select(Account.currency).where(Account.id == account_id)
-        )
-        return currency or "SEK"
 
 
 def created_between(

@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcsgate.agents.service import AgentNotLaunched, sending_agent
 from rcsgate.content import MessageContent, card_view, fill, suggestion_view
+from rcsgate.context import AppContext
 from rcsgate.dispatch.jobs import enqueue
 from rcsgate.errors import Conflict, NotFound
+from rcsgate.keys.service import Principal
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.ids import new_id
 from rcsgate.kit.pagination import Page, PageParams, paginate
@@ -142,15 +144,31 @@ class Outbound:
         }
 
 
-async def add_single(
+def add_single(
     session: AsyncSession, clock: Clock, outbound: Outbound, row: dict[str, Any]
 ) -> Message:
-    """One new outbound message and its send job, in the caller's transaction."""
+    """One new outbound message and its send job, added to the caller's transaction (the
+    caller flushes once for everything it adds)."""
     message = Message(**row)
     MessageRepository(session).add(message)
     enqueue(session, clock, "send_message", {"messageId": message.id}, run_at=outbound.send_at)
-    await session.flush()
     return message
+
+
+def pricing(context: AppContext, principal: Principal) -> Pricing:
+    """The price of one message for the calling account, in its currency."""
+    return Pricing(context.settings.message_price, principal.currency)
+
+
+def new_read(message: Message, sender: Sender) -> MessageRead:
+    """A message just created, as the API shows it: no query needed."""
+    return message_read(
+        message,
+        sender.brand.brand_name,
+        sender.agent.agent_name,
+        message.content or {},
+        journey(message, []),
+    )
 
 
 # Reads
@@ -335,11 +353,6 @@ async def revoke_message(
     enqueue(session, clock, "revoke_message", {"messageId": message.id})
     await session.flush()
     return await full_read(session, message)
-
-
-async def pricing(session: AsyncSession, account_id: str, unit_price: Decimal) -> Pricing:
-    currency = await MessageRepository(session).account_currency(account_id)
-    return Pricing(price=unit_price, currency=currency)
 
 
 async def sender_of(session: AsyncSession, brand_id: str, agent_id: str) -> Sender:

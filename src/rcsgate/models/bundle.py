@@ -23,7 +23,7 @@ class Bundle(IdMixin, Base):
             sqlite_where=text("unique_id IS NOT NULL"),
             postgresql_where=text("unique_id IS NOT NULL"),
         ),
-        Index("ix_bundles_account_created", "account_id", "created_at", "id"),
+        Index("ix_bundles_account_created", "account_id", "id"),
     )
 
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))

@@ -22,7 +22,7 @@ class Conversation(IdMixin, Base):
             sqlite_where=text("unique_id IS NOT NULL"),
             postgresql_where=text("unique_id IS NOT NULL"),
         ),
-        Index("ix_conversations_account_created", "account_id", "created_at", "id"),
+        Index("ix_conversations_account_created", "account_id", "id"),
         Index("ix_conversations_agent_recipient", "agent_id", "recipient", "status"),
     )
 

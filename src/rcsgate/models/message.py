@@ -19,11 +19,11 @@ class Message(IdMixin, Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        Index("ix_messages_account_created", "account_id", "created_at", "id"),
-        Index("ix_messages_bundle", "bundle_id", "created_at", "id"),
-        Index("ix_messages_conversation", "conversation_id", "created_at", "id"),
-        Index("ix_messages_account_recipient", "account_id", "recipient", "created_at"),
-        Index("ix_messages_account_status", "account_id", "status", "created_at"),
+        Index("ix_messages_account_created", "account_id", "id"),
+        Index("ix_messages_bundle", "bundle_id", "id"),
+        Index("ix_messages_conversation", "conversation_id", "id"),
+        Index("ix_messages_account_recipient", "account_id", "recipient", "id"),
+        Index("ix_messages_account_status", "account_id", "status", "id"),
     )
 
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
