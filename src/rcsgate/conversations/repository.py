@@ -45,6 +45,8 @@ class ConversationRepository:
                 Conversation.status == "Open",
             )
             .values(status="Closed", closed_at=at)
+            # Nothing in this session holds those rows: skip the ORM's in-memory sync.
+            .execution_options(synchronize_session=False)
         )
 
     async def latest_inbound(self, conversation_id: str) -> Message | None:

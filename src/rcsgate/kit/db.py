@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Table, event, insert
+from sqlalchemy import JSON, DateTime, Table, event, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -107,20 +108,22 @@ def _batches(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapp
 
 
 async def _copy(connection: AsyncConnection, table: Table, batch: list[Mapping[str, Any]]) -> None:
-    columns = [column for column in table.columns if column.name in batch[0]]
-    as_json = [isinstance(column.type, JSON) for column in columns]
-    records = [_record(row, columns, as_json) for row in batch]
+    names = [column.name for column in table.columns if column.name in batch[0]]
+    as_json = [i for i, name in enumerate(names) if isinstance(table.columns[name].type, JSON)]
+    values = operator.itemgetter(*names)
+    records = [_record(values(row), as_json) for row in batch]
     raw = await connection.get_raw_connection()
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        table.name, records=records, columns=[column.name for column in columns]
+        table.name, records=records, columns=names
     )
 
 
-def _record(
-    row: Mapping[str, Any], columns: list[Column[Any]], as_json: list[bool]
-) -> tuple[Any, ...]:
+def _record(values: tuple[Any, ...], as_json: list[int]) -> tuple[Any, ...]:
     """One COPY record; JSON columns go as text, which PostgreSQL parses."""
-    return tuple(
-        json.dumps(value) if is_json and value is not None else value
-        for value, is_json in zip((row[c.name] for c in columns), as_json, strict=True)
-    )
+    if not any(values[i] is not None for i in as_json):
+        return values
+    record = list(values)
+    for i in as_json:
+        if record[i] is not None:
+            record[i] = json.dumps(record[i])
+    return tuple(record)
