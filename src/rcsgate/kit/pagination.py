@@ -13,7 +13,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
 from pydantic import BeforeValidator
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from starlette.datastructures import URL
@@ -66,13 +66,18 @@ async def paginate(
     params: PageParams,
     sort_key: InstrumentedAttribute[Any],
 ) -> Page[T]:
-    total = await session.scalar(
-        select(func.count()).select_from(statement.order_by(None).subquery())
-    )
+    """One page of `statement` (a plain filtered select of one entity) by `sort_key`, its
+    primary key. The count and the offset walk only the index (`SELECT count(*)` on the same
+    filters; the page's keys first, then their rows), never the table's rows."""
+    total = await session.scalar(statement.with_only_columns(func.count()).order_by(None))
     ordering = sort_key.desc() if params.order is Order.DESC else sort_key.asc()
-    rows = await session.scalars(
-        statement.order_by(ordering).offset(params.start).limit(params.limit)
+    keys = (
+        statement.with_only_columns(sort_key)
+        .order_by(ordering)
+        .offset(params.start)
+        .limit(params.limit)
     )
+    rows = await session.scalars(statement.where(sort_key.in_(keys)).order_by(ordering))
     return Page(items=rows.all(), total=total or 0, params=params)
 
 
