@@ -11,56 +11,11 @@ from rcsgate.context import AppContext
 from rcsgate.kit.clock import FakeClock, isoformat_z
 from rcsgate.models import Message, MessageEvent
 from tests.conftest import ClientFactory, Tenant, TenantFactory
+from tests.fixtures.ip1 import E10_FULL, E10_QUICK_START
 from tests.fixtures.messaging import Sender, count_rows, jobs_of_kind, launched_sender
 from tests.test_gate import assert_problem
 
-# The full example body of the iP.1 "send RCS" page, unchanged.
-DOC_EXAMPLE = {
-    "brand": "Min-Butik-AB",
-    "agent": "Kundservice",
-    "recipients": {"46700123456": {"name": "Kalle"}},
-    "reference": "INTERN-REF-001",
-    "tags": ["frakt", "viktigt"],
-    "content": "Hej {name}! Här är ett exklusivt erbjudande till dig.",
-    "uniqueId": "order-12345-id",
-    "card": {
-        "title": "Vår-REA!",
-        "content": "Nu tömmer vi lagret inför sommaren.",
-        "mediaUrl": "https://cdn.site.se/spring-sale.jpg",
-        "type": 1,
-    },
-    "suggestions": [
-        {
-            "text": "Shoppa nu",
-            "type": 1,
-            "url": "https://site.se/shop",
-            "postbackData": "track_sale_click",
-        }
-    ],
-}
-# The quick-start body of the same page, unchanged.
-QUICK_START = {
-    "brand": "Min-Butik-AB",
-    "agent": "Kundservice",
-    "recipients": {"46700123456": {}},
-    "reference": "INTERN-REF-001",
-    "tags": ["frakt", "viktigt"],
-    "card": {
-        "title": "Sommarkampanj 2026",
-        "content": "Få 20% rabatt på alla solglasögon!",
-        "mediaUrl": "https://cdn.site.se/promo-sun.jpg",
-        "type": 1,
-    },
-    "suggestions": [
-        {
-            "text": "Se utbud",
-            "type": 1,
-            "url": "https://site.se/shop",
-            "postbackData": "shop_click",
-        },
-        {"text": "Ring butik", "type": 4, "phoneNumber": "468123456", "postbackData": "call_click"},
-    ],
-}
+DOC_EXAMPLE, QUICK_START = E10_FULL, E10_QUICK_START
 SIMPLE = {"brand": "min-butik-ab", "agent": "kundservice", "content": "Rea imorgon!"}
 
 

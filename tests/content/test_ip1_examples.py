@@ -8,58 +8,8 @@ import pytest
 
 from rcsgate.content import Card, MessageContent, MessageType, Suggestion, SuggestionType
 from tests.content.helpers import problems
+from tests.fixtures.ip1 import E6_CONVERSATION, E10_FULL, E10_QUICK_START
 
-E6_CONVERSATION = {
-    "brand": "min-butik-ab",
-    "agent": "kundservice",
-    "recipient": "46700123456",
-    "content": "Hej! Hur kan vi hjälpa dig idag?",
-}
-E10_QUICK_START = {
-    "brand": "Min-Butik-AB",
-    "agent": "Kundservice",
-    "recipients": {"46700123456": {}},
-    "reference": "INTERN-REF-001",
-    "tags": ["frakt", "viktigt"],
-    "card": {
-        "title": "Sommarkampanj 2026",
-        "content": "Få 20% rabatt på alla solglasögon!",
-        "mediaUrl": "https://cdn.site.se/promo-sun.jpg",
-        "type": 1,
-    },
-    "suggestions": [
-        {
-            "text": "Se utbud",
-            "type": 1,
-            "url": "https://site.se/shop",
-            "postbackData": "shop_click",
-        },
-        {"text": "Ring butik", "type": 4, "phoneNumber": "468123456", "postbackData": "call_click"},
-    ],
-}
-E10_FULL = {
-    "brand": "Min-Butik-AB",
-    "agent": "Kundservice",
-    "recipients": {"46700123456": {"name": "Kalle"}},
-    "reference": "INTERN-REF-001",
-    "tags": ["frakt", "viktigt"],
-    "content": "Hej {name}! Här är ett exklusivt erbjudande till dig.",
-    "uniqueId": "order-12345-id",
-    "card": {
-        "title": "Vår-REA!",
-        "content": "Nu tömmer vi lagret inför sommaren.",
-        "mediaUrl": "https://cdn.site.se/spring-sale.jpg",
-        "type": 1,
-    },
-    "suggestions": [
-        {
-            "text": "Shoppa nu",
-            "type": 1,
-            "url": "https://site.se/shop",
-            "postbackData": "track_sale_click",
-        }
-    ],
-}
 E10_ENGLISH = {
     **E10_FULL,
     "agent": "Customer Service",

@@ -6,16 +6,11 @@ import pytest
 from rcsgate.context import AppContext
 from rcsgate.kit.clock import FakeClock
 from tests.conftest import ClientFactory, TenantFactory
+from tests.fixtures.ip1 import E6_CONVERSATION
 from tests.fixtures.messaging import Sender, jobs_of_kind, launched_sender
 from tests.test_gate import assert_problem
 
-# The quick-start request of the iP.1 docs, unchanged.
-QUICK_START = {
-    "brand": "min-butik-ab",
-    "agent": "kundservice",
-    "recipient": "46700123456",
-    "content": "Hej! Hur kan vi hjälpa dig idag?",
-}
+QUICK_START = E6_CONVERSATION  # the iP.1 quick-start request, unchanged
 
 
 async def start(api: httpx.AsyncClient, **fields: object) -> httpx.Response:
