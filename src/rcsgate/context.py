@@ -11,6 +11,7 @@ from rcsgate.keys.cache import KeyCache
 from rcsgate.kit.clock import Clock, SystemClock
 from rcsgate.kit.db import create_engine, create_sessionmaker
 from rcsgate.kit.ratelimit import RateLimiter
+from rcsgate.kit.settled import SettledPages
 
 
 @dataclass
@@ -21,6 +22,7 @@ class AppContext:
     clock: Clock
     rate_limiter: RateLimiter
     key_cache: KeyCache
+    settled_pages: SettledPages = field(default_factory=SettledPages)
     closed: bool = field(default=False, init=False)
 
     @classmethod

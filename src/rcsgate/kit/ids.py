@@ -33,3 +33,8 @@ def new_id(now_ms: int | None = None) -> str:
 
 def is_id(value: str) -> bool:
     return len(value) == 24 and all(c in "0123456789abcdef" for c in value)
+
+
+def id_floor(ms: int) -> str:
+    """The smallest id that can be made at Unix time `ms`: every id made before sorts below."""
+    return f"{max(ms, 0):012x}{0:012x}"

@@ -48,8 +48,11 @@ async def list_messages(
     principal: CurrentPrincipal,
     paging: Paging,
     filters: Annotated[service.MessageFilters, Depends(message_filters)],
+    context: Context,
 ) -> list[MessageRead]:
-    page, reads = await service.list_messages(session, principal.account_id, filters, paging)
+    page, reads = await service.list_messages(
+        session, principal.account_id, filters, paging, context.settled_pages
+    )
     set_page_headers(response, request.url, page)
     return reads
 

@@ -26,6 +26,7 @@ from rcsgate.keys.service import Principal
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.ids import new_id
 from rcsgate.kit.pagination import Page, PageParams, paginate
+from rcsgate.kit.settled import SettledPages
 from rcsgate.messages.repository import MessageRepository, created_between
 from rcsgate.messages.schemas import (
     FINAL_STATUSES,
@@ -183,6 +184,10 @@ class MessageFilters:
     since: datetime | None = None
     until: datetime | None = None
 
+    def immutable(self) -> bool:
+        """True when no filter is on a column that changes (status, channel)."""
+        return self.status is None and self.channel is None
+
     def apply(self, statement: Select[Message]) -> Select[Message]:
         for column, value in (
             (Message.status, self.status),
@@ -196,10 +201,19 @@ class MessageFilters:
 
 
 async def list_messages(
-    session: AsyncSession, account_id: str, filters: MessageFilters, params: PageParams
+    session: AsyncSession,
+    account_id: str,
+    filters: MessageFilters,
+    params: PageParams,
+    settled: SettledPages,
 ) -> tuple[Page[Message], list[MessageRead]]:
     statement = filters.apply(MessageRepository(session).of_account(account_id))
-    return await read_page(session, statement, params)
+    if not filters.immutable():
+        return await read_page(session, statement, params)
+    # Messages are never deleted and these filters never change: settled pages hold.
+    query_key = f"messages:{account_id}:{filters!r}"
+    page = await settled.page(session, statement, params, Message.id, query_key)
+    return page, await message_reads(session, page.items)
 
 
 async def read_page(
