@@ -17,6 +17,7 @@ BENCHMARK_MODULES = (
     "bench.send_accept",
     "bench.bulk_bundle",
     "bench.list_deep",
+    "bench.smpp_window",
 )
 
 BenchFunction: TypeAlias = Callable[[Options], BenchResult | Awaitable[BenchResult]]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -19,6 +19,7 @@ from rcsgate.bundles.endpoints import router as bundles_router
 from rcsgate.config import Settings
 from rcsgate.context import AppContext
 from rcsgate.conversations.endpoints import router as conversations_router
+from rcsgate.dispatch.callbacks import router as operator_callbacks
 from rcsgate.gate import ApiGate
 from rcsgate.idempotency import Idempotency
 from rcsgate.kit.metrics import MetricsMiddleware, metrics_endpoint
@@ -48,14 +49,26 @@ def api_router() -> APIRouter:
     return router
 
 
-def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
-    """The app; given a context, the caller owns it (tests, `serve` with shared workers)."""
+Hook = Callable[[AppContext], AbstractAsyncContextManager[object]]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    context: AppContext | None = None,
+    hooks: Sequence[Hook] = (),
+) -> FastAPI:
+    """The app; given a context, the caller owns it (tests, `serve` with shared workers).
+    `hooks` run for the app's lifetime, in order (the simulator, then the dispatch loops)."""
     settings = context.settings if context else (settings or Settings())
     app_context = context or AppContext.create(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with AsyncExitStack() as stack:
+            for hook in hooks:
+                await stack.enter_async_context(hook(app_context))
+            yield
         if context is None:
             await app_context.aclose()
 
@@ -70,6 +83,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     )
     app.state.context = app_context
     app.include_router(api_router())
+    app.include_router(operator_callbacks)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     install_problem_handlers(app)

@@ -62,6 +62,33 @@ class Settings(BaseSettings):
         "serves at once, or connections are opened and closed under load",
     )
 
+    # Operators. Empty URLs mean "not configured"; `serve` fills them from its in-process
+    # simulator unless --no-simulator is given.
+    simulator: bool = Field(default=True, description="serve: run the operator simulator")
+    simulator_delay_scale: float = Field(
+        default=1.0, ge=0, description="Simulator phone delays are multiplied by this"
+    )
+    public_url: str = Field(
+        default="", description="Where operators reach /operators/{name}/callback"
+    )
+    rbm_base_url: str = Field(default="", description="Google RBM API root")
+    rbm_token_uri: str = Field(default="", description="OAuth2 token URI (empty: the key file's)")
+    rbm_credentials: Path | None = Field(default=None, description="Service-account JSON key")
+    rbm_client_token: str = Field(default="", description="Verifies X-Goog-Signature")
+    maap_base_url: str = Field(default="", description="GSMA MaaP Chatbot API root")
+    maap_token: str = ""
+    maap_callback_secret: str = ""
+    smpp_host: str = ""
+    smpp_port: int = 2775
+    smpp_system_id: str = ""
+    smpp_password: str = ""
+    smpp_window: int = Field(default=10, ge=1, le=1000)
+    sms_sender: str = Field(default="rcsgate", description="SMS sender when the agent has none")
+    operator_timeout: float = Field(default=10.0, gt=0, description="Seconds per operator call")
+    capability_cache_seconds: float = Field(default=3600.0, ge=0)
+    dispatch_batch: int = Field(default=200, ge=1, description="Jobs claimed per batch")
+    dispatch_workers: int = Field(default=1, ge=0, description="Relay loops per process")
+
     @field_validator("trusted_proxies", "operators", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:

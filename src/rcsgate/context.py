@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rcsgate.config import Settings
+from rcsgate.dispatch.receipts import Receipts
+from rcsgate.dispatch.routing import Capabilities, Operators
 from rcsgate.keys.cache import KeyCache
+from rcsgate.kit.cache import TtlCache
 from rcsgate.kit.clock import Clock, SystemClock
 from rcsgate.kit.db import create_engine, create_sessionmaker
 from rcsgate.kit.ratelimit import RateLimiter
@@ -23,7 +26,16 @@ class AppContext:
     rate_limiter: RateLimiter
     key_cache: KeyCache
     settled_pages: SettledPages = field(default_factory=SettledPages)
+    operators: Operators = field(default_factory=Operators)
+    capabilities: Capabilities = field(init=False)
+    receipts: Receipts = field(init=False)
     closed: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        cache = TtlCache(self.clock, redis_url=settings.redis_url)
+        self.capabilities = Capabilities(cache, self.clock, settings.capability_cache_seconds)
+        self.receipts = Receipts(self.sessionmaker, self.clock)
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
@@ -41,4 +53,5 @@ class AppContext:
     async def aclose(self) -> None:
         if not self.closed:
             self.closed = True
+            await self.capabilities.cache.aclose()
             await self.engine.dispose()

@@ -6,6 +6,7 @@ import typer
 
 from rcsgate.cli import accounts, keys
 from rcsgate.cli.common import DatabaseUrl, DataDir, console, settings_from
+from rcsgate.cli.operators import simulator, worker
 from rcsgate.cli.serve import serve
 from rcsgate.kit.migrations import upgrade_database
 
@@ -13,6 +14,8 @@ app = typer.Typer(help="rcsgate: RCS business messaging.", no_args_is_help=True)
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(keys.app, name="keys")
 app.command()(serve)
+app.command()(worker)
+app.command()(simulator)
 
 
 @app.command()

@@ -10,10 +10,12 @@ import typer
 import uvicorn
 from fastapi import FastAPI
 
-from rcsgate.app import create_app
+from rcsgate.app import Hook, create_app
 from rcsgate.cli.common import console, run_with_context, settings_from
 from rcsgate.cli.demo import DemoCredentials, seed_demo
+from rcsgate.cli.operators import simulated_operators
 from rcsgate.config import Settings
+from rcsgate.dispatch.runtime import running_dispatch
 from rcsgate.kit.logging import configure_logging
 from rcsgate.kit.migrations import upgrade_database
 from rcsgate.kit.tls import ensure_self_signed
@@ -23,7 +25,12 @@ def build_app() -> FastAPI:
     """The factory each uvicorn worker calls; settings come from RCSGATE_* variables."""
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    return create_app(settings)
+    # One process can host the simulator; with several, run `rcsgate simulator` beside them.
+    hooks: list[Hook] = (
+        [simulated_operators] if settings.simulator and settings.workers == 1 else []
+    )
+    hooks.append(running_dispatch)
+    return create_app(settings, hooks=hooks)
 
 
 def serve(
@@ -47,8 +54,11 @@ def serve(
         typer.Option("--trusted-proxy", help="Proxy address/CIDR whose X-Forwarded-* count."),
     ] = None,
     seed: Annotated[bool, typer.Option(help="Make the demo account in an empty database.")] = True,
+    no_simulator: Annotated[
+        bool, typer.Option("--no-simulator", help="Talk to real operators (RCSGATE_RBM_* ...).")
+    ] = False,
 ) -> None:
-    """Serve the API (and, from later releases, portal and workers)."""
+    """Serve the API with the dispatch workers (and the operator simulator) in-process."""
     overrides = {
         "host": host,
         "port": port,
@@ -60,6 +70,7 @@ def serve(
         "tls_key": tls_key,
         "insecure_http": insecure_http or None,
         "trusted_proxies": ",".join(trusted_proxy) if trusted_proxy else None,
+        "simulator": False if no_simulator else None,
     }
     # Worker processes rebuild Settings from the environment, so flags travel that way.
     for name, value in overrides.items():

@@ -10,6 +10,7 @@ from rcsgate.models.conversation import Conversation
 from rcsgate.models.idempotency import IdempotencyKey
 from rcsgate.models.job import Job
 from rcsgate.models.message import Message, MessageEvent
+from rcsgate.models.message_ref import MessageRef
 from rcsgate.models.user import User
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "Job",
     "Message",
     "MessageEvent",
+    "MessageRef",
     "User",
 ]

@@ -1,0 +1,201 @@
+"""Sending: the handlers of `send_message` and `send_sms` jobs.
+
+A batch loads its messages in one query, submits them to the operators concurrently (outside
+any transaction), and writes every outcome (Sent, Failed, follow-up jobs) in one transaction.
+Each handler first checks the message's status, so a job run twice (a worker died after the
+submit, before settling) does nothing the second time; the operator itself drops the second
+RCS submit because our message id is its message id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from rcsgate.config import Settings
+from rcsgate.connectors.base import ConnectorError, ErrorClass, RcsConnector
+from rcsgate.content import MessageContent, render_sms
+from rcsgate.content.maap import render_maap
+from rcsgate.content.rbm import rbm_traffic_type, render_rbm
+from rcsgate.dispatch.outgoing import Effects, Outgoing, load_outgoing
+from rcsgate.dispatch.policy import retry_at
+from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
+from rcsgate.dispatch.routing import Capabilities, Operators
+from rcsgate.kit.clock import Clock
+from rcsgate.messages.state import Step
+
+SENDABLE = frozenset({"Scheduled", "Queued"})
+SMS_AFTER = frozenset({"Expired", "Revoked"})
+
+
+@dataclass
+class Pipeline:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    settings: Settings
+    operators: Operators
+    capabilities: Capabilities
+
+    async def send_messages(self, jobs: Sequence[ClaimedJob]) -> list[Outcome]:
+        found = await self._load(jobs)
+        results = await asyncio.gather(*(self._send(job, found.get(_mid(job))) for job in jobs))
+        await self._write([effects for _, effects in results])
+        return [outcome for outcome, _ in results]
+
+    async def send_sms(self, jobs: Sequence[ClaimedJob]) -> list[Outcome]:
+        """The SMS attempt of a fallback, queued once the RCS attempt ended Expired/Revoked."""
+        found = await self._load(jobs)
+        results = await asyncio.gather(*(self._fallback(job, found.get(_mid(job))) for job in jobs))
+        await self._write([effects for _, effects in results])
+        return [outcome for outcome, _ in results]
+
+    async def _load(self, jobs: Sequence[ClaimedJob]) -> dict[str, Outgoing]:
+        async with self.sessionmaker() as session:
+            return await load_outgoing(session, [_mid(j) for j in jobs], self.settings.operators)
+
+    async def _write(self, all_effects: Sequence[Effects]) -> None:
+        merged = Effects()
+        for effects in all_effects:
+            merged.merge(effects)
+        async with self.sessionmaker.begin() as session:
+            await merged.write(session, self.clock)
+
+    async def _send(self, job: ClaimedJob, message: Outgoing | None) -> tuple[Outcome, Effects]:
+        effects = Effects()
+        if message is None or message.status not in SENDABLE:
+            return DONE, effects  # cancelled, revoked, or already sent by an earlier run
+        now = self.clock.now()
+        if message.expires_at is not None and message.expires_at <= now:
+            self._expired(message, now, effects)
+            return DONE, effects
+        connector = self.operators.rcs_for(message.launched)
+        if connector is None:
+            return await self._no_rcs(job, message, "no RCS operator for the agent", effects)
+        try:
+            capable = await self.capabilities.lookup(connector, message.agent_id, message.recipient)
+        except ConnectorError as error:
+            return self._failed(job, message, error, "RCS", connector.name, effects)
+        if not capable.rcs:
+            return await self._no_rcs(job, message, "the recipient cannot receive RCS", effects)
+        return await self._submit_rcs(job, message, connector, effects)
+
+    async def _submit_rcs(
+        self, job: ClaimedJob, message: Outgoing, connector: RcsConnector, effects: Effects
+    ) -> tuple[Outcome, Effects]:
+        submitted_at = self.clock.now()
+        try:
+            await connector.send(
+                message.agent_id,
+                message.recipient,
+                message.id,
+                render_for(connector.name, message.content),
+                ttl_seconds=_remaining(message.expires_at, submitted_at),
+                traffic_type=rbm_traffic_type(message.content),
+            )
+        except ConnectorError as error:
+            if error.error_class is ErrorClass.UNREACHABLE:
+                return await self._no_rcs(job, message, error.reason, effects)
+            return self._failed(job, message, error, "RCS", connector.name, effects)
+        # The step is dated when the submit began, so a receipt that beat the submit's answer
+        # still follows it in the journey.
+        effects.step(Step(message.id, "Sent", "RCS", submitted_at, operator=connector.name))
+        self._follow_ups(message, submitted_at, effects)
+        return DONE, effects
+
+    def _follow_ups(self, message: Outgoing, sent_at: datetime, effects: Effects) -> None:
+        if message.fallback_after:
+            at = sent_at + timedelta(seconds=message.fallback_after)
+            effects.job("fallback_check", {"messageId": message.id}, at)
+        if message.expires_at is not None:
+            effects.job("expire_message", {"messageId": message.id}, message.expires_at)
+
+    def _expired(self, message: Outgoing, now: datetime, effects: Effects) -> None:
+        effects.step(Step(message.id, "Expired", message.channel, now, reason="ttl reached"))
+        if message.sms_fallback:
+            effects.job("send_sms", {"messageId": message.id}, now)
+
+    async def _no_rcs(
+        self, job: ClaimedJob, message: Outgoing, reason: str, effects: Effects
+    ) -> tuple[Outcome, Effects]:
+        if not message.sms_fallback:
+            now = self.clock.now()
+            effects.step(Step(message.id, "Failed", "RCS", now, reason=reason))
+            return DONE, effects
+        return await self._submit_sms(job, message, effects, new_attempt=False)
+
+    async def _fallback(self, job: ClaimedJob, message: Outgoing | None) -> tuple[Outcome, Effects]:
+        effects = Effects()
+        if message is None or message.channel == "SMS" or message.status not in SMS_AFTER:
+            return DONE, effects
+        return await self._submit_sms(job, message, effects, new_attempt=True)
+
+    async def _submit_sms(
+        self, job: ClaimedJob, message: Outgoing, effects: Effects, *, new_attempt: bool
+    ) -> tuple[Outcome, Effects]:
+        sms = self.operators.sms
+        now = self.clock.now()
+        if sms is None:
+            effects.step(Step(message.id, "Failed", "SMS", now, reason="no SMS route"))
+            return DONE, effects
+        fallback = message.content.fallback
+        sender = (fallback and fallback.sms and fallback.sms.sender) or message.sms_sender
+        try:
+            submitted = await sms.send_sms(
+                sender or self.settings.sms_sender,
+                message.recipient,
+                render_sms(message.content),
+                message.id,
+            )
+        except ConnectorError as error:
+            return self._failed(job, message, error, "SMS", sms.name, effects)
+        effects.step(
+            Step(message.id, "Sent", "SMS", now, operator=sms.name, new_attempt=new_attempt)
+        )
+        effects.refs += [
+            {"operator": sms.name, "ref": r, "message_id": message.id} for r in submitted.refs
+        ]
+        effects.segments[message.id] = submitted.segments
+        return DONE, effects
+
+    def _failed(
+        self,
+        job: ClaimedJob,
+        message: Outgoing,
+        error: ConnectorError,
+        channel: str,
+        operator: str,
+        effects: Effects,
+    ) -> tuple[Outcome, Effects]:
+        now = self.clock.now()
+        at = retry_at(error, job.attempts, now)
+        if at is not None:
+            return Retry(at, error.reason), effects
+        effects.step(
+            Step(message.id, "Failed", channel, now, operator=operator, reason=error.reason[:200])
+        )
+        if error.error_class is ErrorClass.REJECTED:
+            return DONE, effects
+        return Dead(error.reason), effects
+
+
+def render_for(operator: str, content: MessageContent) -> dict[str, Any]:
+    """The message in the operator's own format."""
+    if operator == "maap":
+        stored = content.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return render_maap(stored, content.content)
+    return render_rbm(content)
+
+
+def _mid(job: ClaimedJob) -> str:
+    return str(job.payload["messageId"])
+
+
+def _remaining(expires_at: datetime | None, now: datetime) -> int | None:
+    if expires_at is None:
+        return None
+    return max(1, int((expires_at - now).total_seconds()))

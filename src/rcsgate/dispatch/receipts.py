@@ -1,0 +1,242 @@
+"""What operators tell us: receipts move outbound messages through the state machine; user
+messages, taps, locations and files become inbound messages of the agent's open conversation
+(one is opened when none is).
+
+Receipts can beat the submit's answer. RCS receipts name our own message id, so they match at
+once (the state machine keeps the journey straight). An SMS receipt names the SMSC's id, which
+is stored only once the submit returns: an unmatched receipt is kept as a `match_receipt` job
+and tried again shortly, a few times, before it is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from rcsgate.connectors.base import InboundEvent, InboundKind, ReceiptStatus
+from rcsgate.dispatch.jobs import enqueue
+from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
+from rcsgate.kit.clock import Clock
+from rcsgate.kit.ids import new_id
+from rcsgate.messages.state import Step, record
+from rcsgate.models import Agent, Conversation, Message, MessageRef
+
+log = structlog.get_logger(__name__)
+MATCH_TRIES = 5
+USER_MESSAGES = frozenset(
+    {InboundKind.TEXT, InboundKind.SUGGESTION, InboundKind.LOCATION, InboundKind.FILE}
+)
+
+
+@dataclass
+class Receipts:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+
+    async def handle(self, events: Sequence[InboundEvent]) -> None:
+        """Apply one callback's events in one transaction (the operator retries on an error)."""
+        async with self.sessionmaker.begin() as session:
+            for event in events:
+                await self._apply(session, event)
+
+    async def sink(self, event: InboundEvent) -> None:
+        await self.handle([event])
+
+    async def _apply(self, session: AsyncSession, event: InboundEvent) -> None:
+        if event.kind is InboundKind.STATUS:
+            if not await apply_status(session, event):
+                enqueue(session, self.clock, "match_receipt", _payload(event))
+        elif event.kind in USER_MESSAGES:
+            await store_inbound(session, self.clock, event)
+        else:
+            # typing, subscribe, unsubscribe: customer webhooks carry these (issue 5).
+            log.info("operator.user_event", kind=event.kind, operator=event.operator)
+
+    def _soon(self, attempt: int) -> datetime:
+        """The submit that will store the ref is usually committing right now: try again at
+        once, then after 1, 2, 4... seconds."""
+        return self.clock.now() + timedelta(seconds=2 ** (attempt - 1))
+
+    async def match(self, jobs: Sequence[ClaimedJob]) -> list[Outcome]:
+        """Receipts that arrived before their SMS submit returned, tried again."""
+        outcomes: list[Outcome] = []
+        async with self.sessionmaker.begin() as session:
+            for job in jobs:
+                matched = await apply_status(session, _event(job.payload))
+                if matched:
+                    outcomes.append(DONE)
+                elif job.attempts >= MATCH_TRIES:
+                    outcomes.append(Dead("no message has this operator id"))
+                else:
+                    outcomes.append(Retry(self._soon(job.attempts), "not matched yet"))
+        return outcomes
+
+
+async def apply_status(session: AsyncSession, event: InboundEvent) -> bool:
+    """Record a receipt on its message; False when no message has that id (yet)."""
+    assert event.status is not None
+    target = await _receipt_target(session, event)
+    if target is None:
+        return False
+    message_id, channel = target
+    reason = event.reason or (
+        "expired at the operator" if event.status is ReceiptStatus.EXPIRED else None
+    )
+    await record(
+        session,
+        Step(
+            message_id,
+            event.status.value,
+            channel,
+            event.at,
+            operator=event.operator,
+            reason=reason,
+        ),
+    )
+    return True
+
+
+async def _receipt_target(session: AsyncSession, event: InboundEvent) -> tuple[str, str] | None:
+    if event.ref is None:
+        return None
+    row = (
+        await session.execute(
+            select(MessageRef.message_id).where(
+                MessageRef.operator == event.operator, MessageRef.ref == event.ref
+            )
+        )
+    ).first()
+    if row is not None:
+        return row[0], "SMS"
+    own = (await session.execute(select(Message.id).where(Message.id == event.ref))).first()
+    return (own[0], "RCS") if own is not None else None
+
+
+async def store_inbound(session: AsyncSession, clock: Clock, event: InboundEvent) -> str | None:
+    """A user's message, stored once per operator message id; its id, or None if unroutable."""
+    if event.event_id and await _seen(session, event.operator, event.event_id):
+        return None
+    agent = await _agent_of(session, event)
+    if agent is None:
+        log.warning("operator.inbound_unroutable", operator=event.operator, agent=event.agent)
+        return None
+    now = clock.now()
+    conversation = await _open_conversation(session, agent, event.msisdn, now)
+    message_id = new_id()
+    session.add(_inbound_row(message_id, agent, conversation.id, event, now))
+    await session.flush()
+    if event.event_id:
+        session.add(MessageRef(operator=event.operator, ref=event.event_id, message_id=message_id))
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(message_count=Conversation.message_count + 1, last_activity_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return message_id
+
+
+async def _seen(session: AsyncSession, operator: str, ref: str) -> bool:
+    found = await session.execute(
+        select(MessageRef.message_id).where(MessageRef.operator == operator, MessageRef.ref == ref)
+    )
+    return found.first() is not None
+
+
+async def _agent_of(session: AsyncSession, event: InboundEvent) -> Agent | None:
+    if event.agent:
+        return await session.get(Agent, event.agent)
+    # SMS has no agent id: the agent of the recipient's latest conversation answers.
+    row = (
+        await session.execute(
+            select(Conversation.agent_id)
+            .where(Conversation.recipient == event.msisdn)
+            .order_by(Conversation.last_activity_at.desc())
+            .limit(1)
+        )
+    ).first()
+    return await session.get(Agent, row[0]) if row is not None else None
+
+
+async def _open_conversation(
+    session: AsyncSession, agent: Agent, msisdn: str, now: datetime
+) -> Conversation:
+    found = (
+        await session.execute(
+            select(Conversation).where(
+                Conversation.agent_id == agent.id,
+                Conversation.recipient == msisdn,
+                Conversation.status == "Open",
+            )
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    conversation = Conversation(
+        account_id=agent.account_id,
+        brand_id=agent.brand_id,
+        agent_id=agent.id,
+        recipient=msisdn,
+        status="Open",
+        started_by="User",
+        message_count=0,
+        created_at=now,
+        last_activity_at=now,
+    )
+    session.add(conversation)
+    await session.flush()
+    return conversation
+
+
+def _inbound_row(
+    message_id: str, agent: Agent, conversation_id: str, event: InboundEvent, now: datetime
+) -> Message:
+    content: dict[str, Any] = {"content": event.text} if event.text else {}
+    if event.kind is InboundKind.LOCATION:
+        content = {"location": {"latitude": event.latitude, "longitude": event.longitude}}
+    elif event.kind is InboundKind.FILE:
+        content = {"media": {"url": event.file_url, "mimeType": event.file_mime}}
+    return Message(
+        id=message_id,
+        account_id=agent.account_id,
+        brand_id=agent.brand_id,
+        agent_id=agent.id,
+        conversation_id=conversation_id,
+        recipient=event.msisdn,
+        direction="Inbound",
+        type="Media" if event.kind is InboundKind.FILE else "Text",
+        content=content,
+        postback_data=event.postback_data,
+        status="Received",
+        channel="SMS" if event.operator.startswith("smpp") else "RCS",
+        operator=event.operator,
+        price=0,
+        currency="SEK",
+        segments=1,
+        created_at=now,
+        modified_at=now,
+    )
+
+
+def _payload(event: InboundEvent) -> dict[str, Any]:
+    data = asdict(event)
+    data["at"] = event.at.isoformat()
+    data["extra"] = dict(event.extra)
+    return data
+
+
+def _event(payload: dict[str, Any]) -> InboundEvent:
+    data = dict(payload)
+    data["at"] = datetime.fromisoformat(data["at"])
+    data["kind"] = InboundKind(data["kind"])
+    data["status"] = ReceiptStatus(data["status"]) if data.get("status") else None
+    return InboundEvent(**data)
+
+
+__all__ = ["Receipts", "apply_status", "store_inbound"]

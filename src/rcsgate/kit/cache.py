@@ -1,0 +1,46 @@
+"""A small shared cache of JSON values with a lifetime: in process, or in Redis when one is
+configured so every server and worker process sees the same entries."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+
+from rcsgate.kit.clock import Clock
+
+
+class TtlCache:
+    def __init__(
+        self, clock: Clock, *, redis_url: str | None = None, namespace: str = "rcsgate"
+    ) -> None:
+        self._clock = clock
+        self._namespace = namespace
+        self._redis: Redis | None = Redis.from_url(redis_url) if redis_url else None
+        self._local: dict[str, tuple[datetime, Any]] = {}
+
+    async def get(self, key: str) -> Any | None:
+        if self._redis is not None:
+            raw = await self._redis.get(f"{self._namespace}:{key}")
+            return json.loads(raw) if raw is not None else None
+        entry = self._local.get(key)
+        if entry is None or entry[0] <= self._clock.now():
+            self._local.pop(key, None)
+            return None
+        return entry[1]
+
+    async def set(self, key: str, value: Any, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if self._redis is not None:
+            await self._redis.set(
+                f"{self._namespace}:{key}", json.dumps(value), px=int(seconds * 1000)
+            )
+            return
+        self._local[key] = (self._clock.now() + timedelta(seconds=seconds), value)
+
+    async def aclose(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()

@@ -1,0 +1,457 @@
+"""A simulated SMSC on a loopback port: SMPP 3.4 bind_transceiver, submit_sm with delivery
+receipts played by the virtual phones, MO messages, and switchable failures for tests.
+
+It shares no code with the connector beyond python-smpplib, so a mistake in the connector's
+text encoding or receipt handling shows up as a disagreement here instead of agreeing with
+itself. Like a real SMSC it stores deliver_sm (receipts and MO) until the bound ESME
+acknowledges them with ESME_ROK, and delivers them again after a drop or an error status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from smpplib import consts, gsm, smpp
+
+from rcsgate.simulator.phones import PhoneEvent, PhoneEventKind, PhoneNetwork, behaviour_of
+
+ESME_ROK: int = consts.SMPP_ESME_ROK
+ESME_RINVPASWD: int = consts.SMPP_ESME_RINVPASWD
+ESME_RINVSYSID: int = consts.SMPP_ESME_RINVSYSID
+ESME_RINVBNDSTS: int = consts.SMPP_ESME_RINVBNDSTS
+ESME_RINVCMDID: int = consts.SMPP_ESME_RINVCMDID
+ESME_RTHROTTLED: int = consts.SMPP_ESME_RTHROTTLED
+ESME_RSUBMITFAIL: int = consts.SMPP_ESME_RSUBMITFAIL
+
+REDELIVERY_DELAY = 0.05  # seconds before a deliver_sm that was not acknowledged goes again
+DELIVER_TIMEOUT = 60.0  # how long the ESME may take to answer a deliver_sm
+DLR_FIRST_WAIT = 2.0  # dlr_before_resp: the longest a submit_sm_resp waits for its DLR
+
+# smpplib's GSM table has "`" where 03.38 has "§" (0x5F); "`" is not in the alphabet.
+_GSM = gsm.GSM_CHARACTER_TABLE[:0x5F] + "§" + gsm.GSM_CHARACTER_TABLE[0x60:]
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedSms:
+    """One message as the SMSC took it, its concatenated parts put back together."""
+
+    msisdn: str
+    sender: str
+    sender_ton: int
+    text: str
+    parts: int
+    data_coding: int
+    esm_class: int
+    registered_delivery: int
+    message_ids: tuple[str, ...]
+
+
+@dataclass(eq=False)
+class _Connection:
+    writer: asyncio.StreamWriter
+    bound: bool = False
+    sequences: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    pending: dict[int, asyncio.Future[int | None]] = field(default_factory=dict)
+    outgoing: list[bytes] = field(default_factory=list)
+
+    def send(self, command: str, sequence: int, status: int = ESME_ROK, **fields: Any) -> None:
+        """Queued, and written once per turn of the loop: a burst of responses costs one
+        system call, not one each (what a real SMSC's I/O does too)."""
+        if self.writer.is_closing():
+            return
+        pdu = smpp.make_pdu(command, client=_NO_CLIENT, status=status, **fields)
+        pdu.sequence = sequence
+        if not self.outgoing:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self.outgoing.append(pdu.generate())
+
+    def _flush(self) -> None:
+        frames, self.outgoing = self.outgoing, []
+        if not self.writer.is_closing():
+            self.writer.write(b"".join(frames))
+
+    def request(self, command: str, **fields: Any) -> asyncio.Future[int | None]:
+        """The future gets the response's command_status, or None if the connection ends."""
+        sequence = next(self.sequences)
+        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        if self.writer.is_closing():
+            future.set_result(None)
+            return future
+        self.pending[sequence] = future
+        self.send(command, sequence, **fields)
+        return future
+
+    def drop(self) -> None:
+        self.writer.transport.abort()
+        for future in self.pending.values():
+            if not future.done():
+                future.set_result(None)
+        self.pending.clear()
+
+
+class _NoClient:
+    sequence = 0
+
+    def next_sequence(self) -> int:
+        return 0
+
+
+_NO_CLIENT = _NoClient()
+
+
+@dataclass(eq=False)
+class _Outbound:
+    fields: dict[str, Any]
+    acked: asyncio.Future[None]
+    receipt_for: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    message_id: str
+    text: str
+    pdu: Any
+
+
+class Smsc:
+    """`submitted` records what was accepted; `max_outstanding` is the most submit_sm ever
+    received and not yet answered at once (what an ESME's window bounds); `binds`,
+    `refused_binds`, `enquire_links` and `unbinds` count what the ESMEs did."""
+
+    def __init__(
+        self,
+        network: PhoneNetwork,
+        *,
+        system_id: str = "rcsgate",
+        password: str = "secret",  # noqa: S107 - the simulator's documented default
+        host: str = "127.0.0.1",
+        port: int = 0,
+        round_trip: float = 0.0,
+    ) -> None:
+        self._network = network
+        self._credentials = (system_id, password)
+        self._address = (host, port)
+        self._round_trip = round_trip
+        self.submitted: list[SubmittedSms] = []
+        self.max_outstanding = 0
+        self.binds = 0
+        self.refused_binds = 0
+        self.enquire_links = 0
+        self.unbinds = 0
+        self._outstanding = 0
+        self._throttle = 0
+        self._released = asyncio.Event()
+        self._released.set()
+        self._dlr_first = False
+        self._ids = itertools.count(1)
+        self._server: asyncio.Server | None = None
+        self._connections: set[_Connection] = set()
+        self._receiver: _Connection | None = None
+        self._receiver_bound = asyncio.Event()
+        self._outbox: asyncio.Queue[_Outbound] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._parts: dict[tuple[str, str, int, int], dict[int, _Part]] = {}
+        self._sent: dict[str, tuple[str, str, datetime]] = {}  # id -> msisdn, sender, date
+        self._dlr_written: dict[str, asyncio.Future[None]] = {}
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() first"
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def start(self) -> None:
+        host, port = self._address
+        self._server = await asyncio.start_server(self._serve, host, port)
+        self._spawn(self._pump())
+
+    async def aclose(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        self.drop_binds()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def throttle(self, n: int) -> None:
+        """Answer the next `n` submit_sm with ESME_RTHROTTLED."""
+        self._throttle = n
+
+    def drop_binds(self) -> None:
+        """Close every connection now, without an unbind."""
+        for connection in list(self._connections):
+            connection.drop()
+
+    def hold_responses(self, flag: bool) -> None:
+        """While set, submit_sm get no answer; they are answered once it is cleared."""
+        if flag:
+            self._released.clear()
+        else:
+            self._released.set()
+
+    def dlr_before_resp(self, flag: bool) -> None:
+        """While set, each submit_sm_resp waits until the message's DLR was sent."""
+        self._dlr_first = flag
+
+    async def send_mo(self, msisdn: str, text: str, short_code: str) -> None:
+        """A phone writes to `short_code`; returns once the ESME acknowledged every part."""
+        data_coding, parts = _mo_parts(text)
+        esm_class = 0x40 if len(parts) > 1 else 0x00
+        base = {"source_addr_ton": 1, "source_addr_npi": 1, "source_addr": msisdn}
+        base |= {"destination_addr": short_code, "esm_class": esm_class}
+        acks = [
+            self._store({**base, "data_coding": data_coding, "short_message": p}) for p in parts
+        ]
+        await asyncio.gather(*acks)
+
+    async def enquire_link(self) -> bool:
+        """Ask the bound ESME whether it is alive: True when it answered within a second."""
+        if self._receiver is None:
+            return False
+        try:
+            status = await asyncio.wait_for(self._receiver.request("enquire_link"), 1.0)
+        except TimeoutError:
+            return False
+        return status == ESME_ROK
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = _Connection(writer)
+        self._connections.add(connection)
+        try:
+            while True:
+                head = await reader.readexactly(4)
+                body = await reader.readexactly(int.from_bytes(head, "big") - 4)
+                self._dispatch(
+                    connection,
+                    smpp.parse_pdu(head + body, client=_NO_CLIENT, allow_unknown_opt_params=True),
+                )
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self._forget(connection)
+
+    def _dispatch(self, connection: _Connection, pdu: Any) -> None:
+        command, sequence = pdu.command, pdu.sequence
+        if command.endswith("_resp"):
+            future = connection.pending.pop(sequence, None)
+            if future is not None and not future.done():
+                future.set_result(pdu.status)
+        elif command == "bind_transceiver":
+            connection.send("bind_transceiver_resp", sequence, self._bind(connection, pdu))
+        elif command == "enquire_link":
+            self.enquire_links += 1
+            connection.send("enquire_link_resp", sequence)
+        elif command == "unbind":
+            self.unbinds += 1
+            connection.send("unbind_resp", sequence)
+            connection.writer.close()
+        elif command == "submit_sm":
+            self._spawn(self._answer_submit(connection, pdu))
+        else:
+            connection.send("generic_nack", sequence, ESME_RINVCMDID)
+
+    def _bind(self, connection: _Connection, pdu: Any) -> int:
+        system_id, password = (_text(pdu.system_id), _text(pdu.password))
+        if system_id != self._credentials[0]:
+            status = ESME_RINVSYSID
+        elif password != self._credentials[1]:
+            status = ESME_RINVPASWD
+        else:
+            connection.bound = True
+            self._receiver = connection
+            self._receiver_bound.set()
+            self.binds += 1
+            return ESME_ROK
+        self.refused_binds += 1
+        return status
+
+    def _forget(self, connection: _Connection) -> None:
+        connection.drop()
+        self._connections.discard(connection)
+        if self._receiver is connection:
+            self._receiver = None
+            self._receiver_bound.clear()
+
+    async def _answer_submit(self, connection: _Connection, pdu: Any) -> None:
+        self._outstanding += 1
+        self.max_outstanding = max(self.max_outstanding, self._outstanding)
+        try:
+            status = self._verdict(connection, pdu)
+            if self._round_trip:
+                await asyncio.sleep(self._round_trip)
+            await self._released.wait()
+            if status != ESME_ROK:
+                connection.send("submit_sm_resp", pdu.sequence, status)
+                return
+            message_id = f"{next(self._ids):08X}"
+            written = self._accept(pdu, message_id)
+            if written is not None:
+                await asyncio.wait([written], timeout=DLR_FIRST_WAIT)
+            connection.send("submit_sm_resp", pdu.sequence, message_id=message_id)
+        finally:
+            self._outstanding -= 1
+
+    def _verdict(self, connection: _Connection, pdu: Any) -> int:
+        if not connection.bound:
+            return ESME_RINVBNDSTS
+        if self._throttle > 0:
+            self._throttle -= 1
+            return ESME_RTHROTTLED
+        if behaviour_of(_text(pdu.destination_addr)).rejects:
+            return ESME_RSUBMITFAIL
+        return ESME_ROK
+
+    def _accept(self, pdu: Any, message_id: str) -> asyncio.Future[None] | None:
+        """Record the part and start its delivery; with dlr_before_resp, the future that
+        is done once its DLR was written."""
+        msisdn, sender = _text(pdu.destination_addr), _text(pdu.source_addr)
+        self._sent[message_id] = (msisdn, sender, datetime.now(UTC))
+        written = None
+        if self._dlr_first:
+            written = asyncio.get_running_loop().create_future()
+            self._dlr_written[message_id] = written
+        self._network.deliver(msisdn, message_id, self._phone_event, rcs=False)
+        self._record(pdu, message_id)
+        return written
+
+    def _record(self, pdu: Any, message_id: str) -> None:
+        short_message: bytes = pdu.short_message or b""
+        header = _concatenation(short_message) if pdu.esm_class & 0x40 else None
+        body = short_message[1 + short_message[0] :] if pdu.esm_class & 0x40 else short_message
+        part = _Part(message_id, _decode(pdu.data_coding or 0, body), pdu)
+        if header is None:
+            self.submitted.append(_submitted(pdu, [part]))
+            return
+        reference, total, index = header
+        key = (_text(pdu.source_addr), _text(pdu.destination_addr), reference, total)
+        parts = self._parts.setdefault(key, {})
+        parts[index] = part
+        if len(parts) == total:
+            del self._parts[key]
+            self.submitted.append(_submitted(pdu, [parts[i] for i in sorted(parts)]))
+
+    async def _phone_event(self, event: PhoneEvent) -> None:
+        if event.kind is not PhoneEventKind.DELIVERED or event.ref not in self._sent:
+            return
+        msisdn, sender, submitted_at = self._sent.pop(event.ref)
+        when = f"submit date:{submitted_at:%y%m%d%H%M} done date:{datetime.now(UTC):%y%m%d%H%M}"
+        text = f"id:{event.ref} sub:001 dlvrd:001 {when} stat:DELIVRD err:000 text:"
+        fields = {"source_addr_ton": 1, "source_addr_npi": 1, "source_addr": msisdn}
+        fields |= {"destination_addr": sender, "esm_class": 0x04, "short_message": text.encode()}
+        fields |= {"receipted_message_id": event.ref, "message_state": 2}  # 2: DELIVERED
+        self._store(fields, receipt_for=event.ref)
+
+    def _store(
+        self, fields: dict[str, Any], receipt_for: str | None = None
+    ) -> asyncio.Future[None]:
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outbox.put_nowait(_Outbound(fields, acked, receipt_for))
+        return acked
+
+    async def _pump(self) -> None:
+        """Hands stored deliver_sm to the bound ESME, one task each so a slow
+        acknowledgement does not hold up the rest."""
+        while True:
+            item = await self._outbox.get()
+            while self._receiver is None:
+                await self._receiver_bound.wait()
+            self._spawn(self._deliver(self._receiver, item))
+
+    async def _deliver(self, connection: _Connection, item: _Outbound) -> None:
+        answer = connection.request("deliver_sm", **item.fields)
+        if item.receipt_for is not None:
+            written = self._dlr_written.pop(item.receipt_for, None)
+            if written is not None and not written.done():
+                written.set_result(None)
+        try:
+            status = await asyncio.wait_for(answer, DELIVER_TIMEOUT)
+        except TimeoutError:
+            status = None
+        if status == ESME_ROK:
+            if not item.acked.done():
+                item.acked.set_result(None)
+            return
+        await asyncio.sleep(REDELIVERY_DELAY)
+        self._outbox.put_nowait(item)
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _submitted(pdu: Any, parts: list[_Part]) -> SubmittedSms:
+    return SubmittedSms(
+        msisdn=_text(pdu.destination_addr),
+        sender=_text(pdu.source_addr),
+        sender_ton=pdu.source_addr_ton or 0,
+        text="".join(part.text for part in parts),
+        parts=len(parts),
+        data_coding=pdu.data_coding or 0,
+        esm_class=pdu.esm_class or 0,
+        registered_delivery=pdu.registered_delivery or 0,
+        message_ids=tuple(part.message_id for part in parts),
+    )
+
+
+def _text(value: bytes | str | None) -> str:
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value or ""
+
+
+def _concatenation(short_message: bytes) -> tuple[int, int, int] | None:
+    """(reference, total, index) from a UDH that starts with the 8-bit concatenation IE."""
+    if len(short_message) >= 6 and short_message[1:3] == b"\x00\x03":
+        return short_message[3], short_message[4], short_message[5]
+    return None
+
+
+def _decode(data_coding: int, body: bytes) -> str:
+    if data_coding == 0x08:
+        return body.decode("utf-16-be")
+    chars, escaped = [], False
+    for octet in body:
+        if octet == 0x1B and not escaped:
+            escaped = True
+            continue
+        chars.append(_GSM[octet + 0x80 if escaped else octet])
+        escaped = False
+    return "".join(chars)
+
+
+def _mo_parts(text: str) -> tuple[int, list[bytes]]:
+    """GSM when every character is in the table, else UTF-16; split between characters."""
+    try:
+        units = [_gsm_octets(char) for char in text]
+        data_coding, single, size = 0x00, 160, 153
+    except ValueError:
+        units = [char.encode("utf-16-be") for char in text]
+        data_coding, single, size = 0x08, 140, 134
+    if sum(map(len, units)) <= single:
+        return data_coding, [b"".join(units)]
+    chunks: list[bytes] = [b""]
+    for unit in units:
+        if len(chunks[-1]) + len(unit) > size:
+            chunks.append(b"")
+        chunks[-1] += unit
+    reference = next(_MO_REFERENCES) % 256
+    udh = [bytes([5, 0, 3, reference, len(chunks), i]) for i in range(1, len(chunks) + 1)]
+    return data_coding, [header + chunk for header, chunk in zip(udh, chunks, strict=True)]
+
+
+_MO_REFERENCES = itertools.count(1)
+
+
+def _gsm_octets(char: str) -> bytes:
+    index = _GSM.index(char) if char != "`" and char != "\x1b" else -1
+    if index < 0:
+        raise ValueError(char)
+    return bytes([index]) if index < 0x80 else bytes([0x1B, index - 0x80])
