@@ -3,10 +3,13 @@ HTTP (and SMPP) → receipts back through /operators/{name}/callback → the mes
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from rcsgate.models import Agent
 from tests.conftest import Tenant
 from tests.fixtures.messaging import Sender
 from tests.fixtures.platform import Platform, platform
@@ -158,3 +161,141 @@ class TestJourneys:
         await platform.run_jobs()
         assert (await platform.message(message_id))["status"] == "Sent"
         await platform.wait_for(message_id, "Read")
+
+
+class TestBundlesAndSchedules:
+    async def test_a_bundle_reaches_every_recipient(
+        self, platform: Platform, sender: Sender
+    ) -> None:
+        body = {
+            "brand": sender.brand,
+            "agent": sender.agent,
+            "content": "Hej {name}!",
+            "recipients": {"46700000001": {"name": "Kalle"}, "46700000002": {"name": "Lisa"}},
+            "fallback": {"sms": {}},
+        }
+        bundle = (await platform.api.post("/v3/bundles", json=body)).json()
+        await platform.run_jobs()
+
+        async def settled() -> dict[str, int] | None:
+            found = (await platform.api.get(f"/v3/bundles/{bundle['id']}")).json()
+            counts: dict[str, int] = found["statusCounts"]
+            return counts if counts.get("Read") == 1 and counts.get("Delivered") == 1 else None
+
+        assert await platform.wait_until(settled) == {"Read": 1, "Delivered": 1}
+        [sms] = platform.simulator.smsc.submitted
+        assert (sms.msisdn, sms.text) == ("46700000002", "Hej Lisa!")
+
+    async def test_a_cancelled_bundle_sends_nothing(
+        self, platform: Platform, sender: Sender
+    ) -> None:
+        body = {
+            "brand": sender.brand,
+            "agent": sender.agent,
+            "content": "Rea!",
+            "recipients": ["46700000001", "46700000005"],
+        }
+        bundle = (await platform.api.post("/v3/bundles", json=body)).json()
+        assert (await platform.api.delete(f"/v3/bundles/{bundle['id']}")).status_code < 300
+        await platform.run_jobs()
+        assert platform.simulator.rbm.messages == {}
+
+    async def test_a_scheduled_message_waits_for_its_time(
+        self, platform: Platform, sender: Sender, clock: Any
+    ) -> None:
+        send_at = (clock.now() + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {
+            "brand": sender.brand,
+            "agent": sender.agent,
+            "content": "Snart!",
+            "recipients": ["46700000001"],
+            "sendAt": send_at,
+        }
+        bundle = (await platform.api.post("/v3/bundles", json=body)).json()
+        [message] = (await platform.api.get(f"/v3/bundles/{bundle['id']}/messages")).json()
+        message_id = message["id"]
+        await platform.run_jobs()
+        assert (await platform.message(message_id))["status"] == "Scheduled"
+        clock.advance(600)
+        await platform.run_jobs()
+        await platform.wait_for(message_id, "Read")
+
+
+class TestRevokeRetriesAndInbound:
+    async def test_revoke_on_request(self, platform: Platform, sender: Sender) -> None:
+        message_id = (await send(platform, sender, "46700000003"))["id"]
+        await platform.run_jobs()
+        assert (await platform.api.delete(f"/v3/messages/{message_id}")).status_code == 202
+        await platform.run_jobs()
+        assert (await platform.message(message_id))["status"] == "Revoked"
+
+    async def test_revoking_a_delivered_message_fails(
+        self, platform: Platform, sender: Sender
+    ) -> None:
+        message_id = (await send(platform, sender, "46700000006"))["id"]
+        await platform.run_jobs()
+        await platform.wait_for(message_id, "Delivered")
+        assert (await platform.api.delete(f"/v3/messages/{message_id}")).status_code == 202
+        await platform.run_jobs()
+        message = await platform.message(message_id)
+        assert message["status"] in {"RevokeFailed", "Read"}
+        assert "RevokeFailed" in [e["status"] for e in message["events"]]
+
+    async def test_operator_errors_are_retried_with_backoff(
+        self, platform: Platform, sender: Sender, clock: Any
+    ) -> None:
+        platform.simulator.rbm.faults.errors = 2
+        message_id = (await send(platform, sender, "46700000001"))["id"]
+        await platform.run_jobs()  # capability lookup: 500
+        assert (await platform.message(message_id))["status"] == "Queued"
+        for _ in range(2):
+            clock.advance(300)  # past any backoff of the first attempts
+            await platform.run_jobs()
+        await platform.wait_for(message_id, "Read")
+
+    async def test_throttling_waits_as_long_as_the_operator_asks(
+        self, platform: Platform, sender: Sender, clock: Any
+    ) -> None:
+        faults = platform.simulator.rbm.faults
+        faults.throttled, faults.retry_after = 1, 20
+        message_id = (await send(platform, sender, "46700000001"))["id"]
+        await platform.run_jobs()
+        clock.advance(19)
+        await platform.run_jobs()
+        assert (await platform.message(message_id))["status"] == "Queued"
+        clock.advance(1)
+        await platform.run_jobs()
+        await platform.wait_for(message_id, "Read")
+
+    async def test_a_user_writing_first_opens_a_conversation(
+        self, platform: Platform, sender: Sender
+    ) -> None:
+        async with platform.context.sessionmaker() as session:
+            agent_id = await session.scalar(
+                select(Agent.id).where(Agent.agent_name == sender.agent)
+            )
+        # Operators know the agent by our internal id, which the connectors send as agentId.
+        await platform.simulator.rbm.user_says(
+            "46700000009", str(agent_id), "Hej, finns storlek M?"
+        )
+
+        async def opened() -> list[dict[str, Any]]:
+            found = (await platform.api.get("/v3/conversations")).json()
+            return [c for c in found if c["recipient"] == "46700000009"]
+
+        [conversation] = await platform.wait_until(opened)
+        messages = (
+            await platform.api.get(f"/v3/conversations/{conversation['id']}/messages")
+        ).json()
+        assert [(m["direction"], m["content"]) for m in messages] == [
+            ("Inbound", "Hej, finns storlek M?")
+        ]
+
+    async def test_typing_reaches_the_user(self, platform: Platform, sender: Sender) -> None:
+        conversation_id = (await send(platform, sender, "46700000001"))["conversationId"]
+        response = await platform.api.post(
+            f"/v3/conversations/{conversation_id}/events", json={"type": "Typing"}
+        )
+        assert response.status_code < 300, response.text
+        await platform.run_jobs()
+        assert [e["eventType"] for e in platform.simulator.rbm.agent_events] == ["IS_TYPING"]

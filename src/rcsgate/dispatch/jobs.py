@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcsgate.kit.clock import Clock
+from rcsgate.kit.ids import new_id
 from rcsgate.models import Job
 
 DISPATCH_QUEUE = "dispatch"
@@ -43,3 +44,20 @@ def enqueue(
     )
     session.add(job)
     return job
+
+
+def job_row(
+    clock: Clock, kind: str, payload: dict[str, Any], run_at: datetime | None = None
+) -> dict[str, Any]:
+    """A new job as a plain row, for inserting many at once."""
+    now = clock.now()
+    return {
+        "id": new_id(),
+        "kind": kind,
+        "queue": DISPATCH_QUEUE,
+        "payload": payload,
+        "state": "ready",
+        "run_at": run_at or now,
+        "attempts": 0,
+        "created_at": now,
+    }

@@ -13,9 +13,8 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcsgate.content import MessageContent, fill
-from rcsgate.dispatch.jobs import DISPATCH_QUEUE
+from rcsgate.dispatch.jobs import job_row
 from rcsgate.kit.clock import Clock
-from rcsgate.kit.ids import new_id
 from rcsgate.messages.state import MESSAGES, Step, record_many
 from rcsgate.models import Agent, AgentOperator, Bundle, Job, Message, MessageRef
 
@@ -133,7 +132,7 @@ class Effects:
         for steps in groups.values():
             await record_many(session, steps)
         if self.jobs:
-            await session.execute(insert(Job), [_job_row(clock, *job) for job in self.jobs])
+            await session.execute(insert(Job), [job_row(clock, *job) for job in self.jobs])
         if self.refs:
             await session.execute(insert(MessageRef), self.refs)
         if self.segments:
@@ -143,16 +142,3 @@ class Effects:
                 .values(segments=bindparam("n")),
                 [{"mid": m, "n": n} for m, n in self.segments.items()],
             )
-
-
-def _job_row(clock: Clock, kind: str, payload: dict[str, Any], run_at: datetime) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "kind": kind,
-        "queue": DISPATCH_QUEUE,
-        "payload": payload,
-        "state": "ready",
-        "run_at": run_at,
-        "attempts": 0,
-        "created_at": clock.now(),
-    }

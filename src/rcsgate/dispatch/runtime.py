@@ -18,6 +18,7 @@ from rcsgate.connectors.maap import MaapConnector
 from rcsgate.connectors.rbm import RbmConnector, TokenSource
 from rcsgate.connectors.smpp import SmppConnector
 from rcsgate.context import AppContext
+from rcsgate.dispatch.bundles import BundleFanOut
 from rcsgate.dispatch.followups import FollowUps
 from rcsgate.dispatch.jobs import DISPATCH_QUEUE
 from rcsgate.dispatch.pipeline import Pipeline
@@ -82,6 +83,7 @@ class Dispatch:
             "fallback_check": follow.fallback_check,
             "agent_event": follow.agent_event,
             "match_receipt": ctx.receipts.match,
+            "send_bundle": BundleFanOut(ctx.sessionmaker, ctx.clock).fan_out,
         }
         self.relay = Relay(
             ctx.sessionmaker,

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import CursorResult, Table, Update, bindparam, insert, update
+from sqlalchemy import CursorResult, Table, Update, bindparam, insert, literal_column, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from rcsgate.kit.ids import new_id
 from rcsgate.models import Message, MessageEvent
@@ -87,7 +88,7 @@ def _move(status: str, new_attempt: bool) -> Update:
     # and drops the status condition this depends on.
     return (
         update(MESSAGES)
-        .where(MESSAGES.c.status.in_(predecessors(status, new_attempt=new_attempt)))
+        .where(MESSAGES.c.status.in_(_literals(predecessors(status, new_attempt=new_attempt))))
         .values(
             status=bindparam("s_status"),
             channel=bindparam("s_channel"),
@@ -96,6 +97,12 @@ def _move(status: str, new_attempt: bool) -> Update:
             modified_at=bindparam("s_at"),
         )
     )
+
+
+def _literals(statuses: tuple[str, ...]) -> list[ColumnElement[str]]:
+    """The statuses inline in the SQL: a list parameter cannot go with many parameter sets.
+    They are this module's own constants, never input."""
+    return [literal_column(f"'{status}'") for status in statuses]
 
 
 def _values(step: Step) -> dict[str, object]:

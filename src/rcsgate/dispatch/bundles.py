@@ -1,0 +1,51 @@
+"""`send_bundle`: a bundle's messages become `send_message` jobs, a chunk at a time.
+
+Each run queues one chunk and, in the same transaction, the next `send_bundle` job with the
+cursor moved on, so a 100,000-recipient bundle never holds one long transaction and a worker
+killed mid-way resumes at the last committed chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from rcsgate.dispatch.jobs import enqueue, job_row
+from rcsgate.dispatch.relay import DONE, ClaimedJob, Outcome
+from rcsgate.kit.clock import Clock
+from rcsgate.models import Job, Message
+
+CHUNK = 1000
+
+
+@dataclass
+class BundleFanOut:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    chunk: int = CHUNK
+
+    async def fan_out(self, jobs: Sequence[ClaimedJob]) -> list[Outcome]:
+        for job in jobs:
+            async with self.sessionmaker.begin() as session:
+                await self._chunk(session, str(job.payload["bundleId"]), job.payload.get("after"))
+        return [DONE for _ in jobs]
+
+    async def _chunk(self, session: AsyncSession, bundle_id: str, after: str | None) -> None:
+        statement = (
+            select(Message.id)
+            .where(Message.bundle_id == bundle_id, Message.status.in_(("Scheduled", "Queued")))
+            .order_by(Message.id)
+            .limit(self.chunk)
+        )
+        if after:
+            statement = statement.where(Message.id > after)
+        ids = list((await session.scalars(statement)).all())
+        if not ids:
+            return
+        rows = [job_row(self.clock, "send_message", {"messageId": mid}) for mid in ids]
+        await session.execute(insert(Job), rows)
+        if len(ids) == self.chunk:
+            enqueue(session, self.clock, "send_bundle", {"bundleId": bundle_id, "after": ids[-1]})
