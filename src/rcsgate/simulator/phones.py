@@ -109,6 +109,12 @@ class PhoneNetwork:
             delivery.task.cancel()
         return True
 
+    async def played(self, ref: str) -> None:
+        """Wait until the phone has done all it will do with message `ref` (tests)."""
+        delivery = self._deliveries[ref]
+        if delivery.task is not None:
+            await asyncio.gather(delivery.task, return_exceptions=True)
+
     def is_delivered(self, ref: str) -> bool:
         delivery = self._deliveries.get(ref)
         return delivery is not None and delivery.delivered

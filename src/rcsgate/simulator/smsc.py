@@ -10,6 +10,7 @@ acknowledges them with ESME_ROK, and delivers them again after a drop or an erro
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smpplib import consts, gsm, smpp
+from smpplib.pdu import extract_command
 
 from rcsgate.simulator.phones import PhoneEvent, PhoneEventKind, PhoneNetwork, behaviour_of
 
@@ -64,11 +66,9 @@ class _Connection:
         system call, not one each (what a real SMSC's I/O does too)."""
         if self.writer.is_closing():
             return
-        pdu = smpp.make_pdu(command, client=_NO_CLIENT, status=status, **fields)
-        pdu.sequence = sequence
         if not self.outgoing:
             asyncio.get_running_loop().call_soon(self._flush)
-        self.outgoing.append(pdu.generate())
+        self.outgoing.append(_encode(command, sequence, status, fields))
 
     def _flush(self) -> None:
         frames, self.outgoing = self.outgoing, []
@@ -102,6 +102,30 @@ class _NoClient:
 
 
 _NO_CLIENT = _NoClient()
+_BLANKS: dict[str, Any] = {}
+
+
+def _blank(command: str) -> Any:
+    """A copy of a constructed blank command: smpplib's constructor costs more than the
+    encoding itself, and what the simulator spends is counted against the ESME's window."""
+    if command not in _BLANKS:
+        _BLANKS[command] = smpp.make_pdu(command, client=_NO_CLIENT, allow_unknown_opt_params=True)
+    return copy.copy(_BLANKS[command])
+
+
+def _encode(command: str, sequence: int, status: int, fields: dict[str, Any]) -> bytes:
+    pdu = _blank(command)
+    for name, value in fields.items():
+        setattr(pdu, name, value)
+    pdu.status, pdu.sequence = status, sequence
+    frame: bytes = pdu.generate()
+    return frame
+
+
+def _decode(frame: bytes) -> Any:
+    pdu = _blank(extract_command(frame))
+    pdu.parse(frame)
+    return pdu
 
 
 @dataclass(eq=False)
@@ -155,9 +179,16 @@ class Smsc:
         self._receiver_bound = asyncio.Event()
         self._outbox: asyncio.Queue[_Outbound] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._timer_keys = itertools.count()
         self._parts: dict[tuple[str, str, int, int], dict[int, _Part]] = {}
         self._sent: dict[str, tuple[str, str, datetime]] = {}  # id -> msisdn, sender, date
         self._dlr_written: dict[str, asyncio.Future[None]] = {}
+
+    @property
+    def outstanding(self) -> int:
+        """submit_sm received and not answered yet."""
+        return self._outstanding
 
     @property
     def port(self) -> int:
@@ -174,6 +205,8 @@ class Smsc:
         if self._server is not None:
             self._server.close()
         self.drop_binds()
+        for timer in self._timers.values():
+            timer.cancel()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -228,10 +261,7 @@ class Smsc:
             while True:
                 head = await reader.readexactly(4)
                 body = await reader.readexactly(int.from_bytes(head, "big") - 4)
-                self._dispatch(
-                    connection,
-                    smpp.parse_pdu(head + body, client=_NO_CLIENT, allow_unknown_opt_params=True),
-                )
+                self._dispatch(connection, _decode(head + body))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -253,7 +283,7 @@ class Smsc:
             connection.send("unbind_resp", sequence)
             connection.writer.close()
         elif command == "submit_sm":
-            self._spawn(self._answer_submit(connection, pdu))
+            self._on_submit(connection, pdu)
         else:
             connection.send("generic_nack", sequence, ESME_RINVCMDID)
 
@@ -279,24 +309,48 @@ class Smsc:
             self._receiver = None
             self._receiver_bound.clear()
 
-    async def _answer_submit(self, connection: _Connection, pdu: Any) -> None:
+    def _on_submit(self, connection: _Connection, pdu: Any) -> None:
+        """Answered `round_trip` seconds after it was read: a timer, not a task, so a full
+        window costs the simulator little (its cost would count against the ESME)."""
         self._outstanding += 1
         self.max_outstanding = max(self.max_outstanding, self._outstanding)
-        try:
-            status = self._verdict(connection, pdu)
-            if self._round_trip:
-                await asyncio.sleep(self._round_trip)
-            await self._released.wait()
-            if status != ESME_ROK:
-                connection.send("submit_sm_resp", pdu.sequence, status)
-                return
-            message_id = f"{next(self._ids):08X}"
-            written = self._accept(pdu, message_id)
-            if written is not None:
-                await asyncio.wait([written], timeout=DLR_FIRST_WAIT)
-            connection.send("submit_sm_resp", pdu.sequence, message_id=message_id)
-        finally:
+        status = self._verdict(connection, pdu)
+        loop, key = asyncio.get_running_loop(), next(self._timer_keys)
+        self._timers[key] = loop.call_at(
+            loop.time() + self._round_trip, self._respond, key, connection, pdu, status
+        )
+
+    def _respond(self, key: int, connection: _Connection, pdu: Any, status: int) -> None:
+        del self._timers[key]
+        if self._released.is_set() and not (self._dlr_first and status == ESME_ROK):
             self._outstanding -= 1
+            self._answer(connection, pdu, status, self._new_id())
+        else:
+            self._spawn(self._respond_later(connection, pdu, status))
+
+    async def _respond_later(self, connection: _Connection, pdu: Any, status: int) -> None:
+        await self._released.wait()
+        message_id = self._new_id()
+        if status == ESME_ROK and self._dlr_first:
+            written = asyncio.get_running_loop().create_future()
+            self._dlr_written[message_id] = written
+            self._accept(pdu, message_id)
+            await asyncio.wait([written], timeout=DLR_FIRST_WAIT)
+            self._outstanding -= 1
+            connection.send("submit_sm_resp", pdu.sequence, message_id=message_id)
+            return
+        self._outstanding -= 1
+        self._answer(connection, pdu, status, message_id)
+
+    def _answer(self, connection: _Connection, pdu: Any, status: int, message_id: str) -> None:
+        if status != ESME_ROK:
+            connection.send("submit_sm_resp", pdu.sequence, status)
+            return
+        connection.send("submit_sm_resp", pdu.sequence, message_id=message_id)
+        self._accept(pdu, message_id)
+
+    def _new_id(self) -> str:
+        return f"{next(self._ids):08X}"
 
     def _verdict(self, connection: _Connection, pdu: Any) -> int:
         if not connection.bound:
@@ -308,24 +362,18 @@ class Smsc:
             return ESME_RSUBMITFAIL
         return ESME_ROK
 
-    def _accept(self, pdu: Any, message_id: str) -> asyncio.Future[None] | None:
-        """Record the part and start its delivery; with dlr_before_resp, the future that
-        is done once its DLR was written."""
+    def _accept(self, pdu: Any, message_id: str) -> None:
+        """Record the part and start its delivery."""
         msisdn, sender = _text(pdu.destination_addr), _text(pdu.source_addr)
         self._sent[message_id] = (msisdn, sender, datetime.now(UTC))
-        written = None
-        if self._dlr_first:
-            written = asyncio.get_running_loop().create_future()
-            self._dlr_written[message_id] = written
         self._network.deliver(msisdn, message_id, self._phone_event, rcs=False)
         self._record(pdu, message_id)
-        return written
 
     def _record(self, pdu: Any, message_id: str) -> None:
         short_message: bytes = pdu.short_message or b""
         header = _concatenation(short_message) if pdu.esm_class & 0x40 else None
         body = short_message[1 + short_message[0] :] if pdu.esm_class & 0x40 else short_message
-        part = _Part(message_id, _decode(pdu.data_coding or 0, body), pdu)
+        part = _Part(message_id, _decode_text(pdu.data_coding or 0, body), pdu)
         if header is None:
             self.submitted.append(_submitted(pdu, [part]))
             return
@@ -371,7 +419,8 @@ class Smsc:
             if written is not None and not written.done():
                 written.set_result(None)
         try:
-            status = await asyncio.wait_for(answer, DELIVER_TIMEOUT)
+            async with asyncio.timeout(DELIVER_TIMEOUT):
+                status = await answer
         except TimeoutError:
             status = None
         if status == ESME_ROK:
@@ -414,7 +463,7 @@ def _concatenation(short_message: bytes) -> tuple[int, int, int] | None:
     return None
 
 
-def _decode(data_coding: int, body: bytes) -> str:
+def _decode_text(data_coding: int, body: bytes) -> str:
     if data_coding == 0x08:
         return body.decode("utf-16-be")
     chars, escaped = [], False

@@ -38,6 +38,7 @@ _GSM_EXTENSION = {
 _GSM_ENCODE = {char: bytes([code]) for code, char in enumerate(_GSM_BASIC) if code != _ESCAPE}
 _GSM_ENCODE |= {char: bytes([_ESCAPE, code]) for char, code in _GSM_EXTENSION.items()}
 _GSM_DECODE_EXTENSION = {code: char for char, code in _GSM_EXTENSION.items()}
+_GSM_TRANSLATION = {code: _GSM_BASIC[code & 0x7F] for code in range(256)}
 
 # (octets in a single SMS, octets of text in each part after the 6-octet UDH)
 _GSM_LIMITS = (160, 153)
@@ -82,6 +83,8 @@ def decode_text(data_coding: int, payload: bytes) -> str:
 
 
 def gsm_decode(payload: bytes) -> str:
+    if _ESCAPE not in payload:  # the common case, receipts included: one C-level pass
+        return payload.decode("latin-1").translate(_GSM_TRANSLATION)
     chars: list[str] = []
     escaped = False
     for octet in payload:
