@@ -36,6 +36,7 @@ SENDERS = 2 * WINDOW
 RECIPIENT = "46700000002"  # SMS-only test number: delivered, never rejected
 STARTUP_WAIT = 20.0
 RECEIPT_WAIT = 10.0
+DELIVERY_SCALE = 0.05  # the phones deliver 0.2 s x 0.05 = 10 ms after the submit_sm_resp
 
 
 @dataclass
@@ -76,7 +77,7 @@ def _smsc_process(pipe: Connection) -> None:
 
 
 async def _serve_smsc(pipe: Connection) -> None:
-    network = PhoneNetwork(delay_scale=0.0)
+    network = PhoneNetwork(delay_scale=DELIVERY_SCALE)
     smsc = Smsc(network, round_trip=ROUND_TRIP)
     await smsc.start()
     pipe.send(smsc.port)

@@ -16,6 +16,7 @@ from rcsgate.accounts.endpoints import router as account_router
 from rcsgate.agents.endpoints import router as agents_router
 from rcsgate.brands.endpoints import router as brands_router
 from rcsgate.bundles.endpoints import router as bundles_router
+from rcsgate.capabilities.endpoints import router as capabilities_router
 from rcsgate.config import Settings
 from rcsgate.context import AppContext
 from rcsgate.conversations.endpoints import router as conversations_router
@@ -44,6 +45,7 @@ def api_router() -> APIRouter:
         conversations_router,
         bundles_router,
         messages_router,
+        capabilities_router,
     ):
         router.include_router(resource)
     return router

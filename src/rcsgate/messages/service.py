@@ -298,10 +298,11 @@ async def _find(session: AsyncSession, account_id: str, message_id: str) -> Mess
 def journey(message: Message, events: Sequence[MessageEvent]) -> list[EventRead]:
     """The creation step, then every recorded event in order."""
     if message.direction == "Inbound":
-        status = "Received"
+        status, channel = "Received", message.channel
     else:
-        status = "Scheduled" if message.send_at else "Queued"
-    first = EventRead(status=status, channel=message.channel, at=message.created_at)
+        # Every outbound message is accepted for RCS; SMS is a later routing decision.
+        status, channel = ("Scheduled" if message.send_at else "Queued"), "RCS"
+    first = EventRead(status=status, channel=channel, at=message.created_at)
     return [first, *(EventRead.model_validate(event) for event in events)]
 
 
