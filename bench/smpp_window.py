@@ -3,15 +3,19 @@
 With at most `window` submit_sm outstanding and every one answered after the SMSC's round
 trip, no ESME can exceed window / round trip (10 / 20 ms = 500 messages/s); that ceiling is
 the baseline, and the target is 90% of it. What the connector loses is its own per-message
-cost and any slot left idle between a response and the next submit.
+cost and any slot left idle between a response and the next submit. A full window moves as
+one burst, so each round trip also pays for the whole burst's processing on both sides, and
+asyncio's timers (epoll waits in whole milliseconds) answer up to 1 ms late: 100% is out of
+reach for any asyncio ESME against this simulator.
 
 Setup: the simulated SMSC (simulator/smsc.py, `round_trip` 0.020 s) runs in a process of
 its own, as an SMSC runs on a machine of its own, so each side has a core; they talk over
 loopback TCP. Twice `window` senders keep the window full with 1-part GSM texts for
---duration seconds after --warmup seconds; the virtual phones deliver at once, so every
-message also brings a delivery receipt (deliver_sm) back over the same bind, which the
-connector decodes and acknowledges inside the measured time. The run fails if a receipt is
-missing or the SMSC ever saw more than `window` submits outstanding.
+--duration seconds after --warmup seconds. Every message also brings a delivery receipt
+(deliver_sm) back over the same bind, which the connector decodes, hands to its sink and
+acknowledges within the measured time; the virtual phones deliver 10 ms after the
+submit_sm_resp (real receipts come seconds later, never on the response's heels). The run
+fails if a receipt is missing or the SMSC ever saw more than `window` submits outstanding.
 """
 
 from __future__ import annotations

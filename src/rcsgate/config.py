@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     capability_cache_seconds: float = Field(default=3600.0, ge=0)
     dispatch_batch: int = Field(default=200, ge=1, description="Jobs claimed per batch")
     dispatch_workers: int = Field(default=1, ge=0, description="Relay loops per process")
+    dispatch_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a claimed job is a worker's before another may take it",
+    )
 
     @field_validator("trusted_proxies", "operators", mode="before")
     @classmethod

@@ -273,6 +273,20 @@ class TestBind:
         assert smsc.refused_binds >= 3
         assert smsc.binds == 0
 
+    async def test_an_unknown_system_id_is_refused(self, smsc: Smsc, inbox: Inbox) -> None:
+        connector = SmppConnector(
+            "op", "127.0.0.1", smsc.port, "nobody", "secret", inbox, response_timeout=0.2
+        )
+        await connector.start()
+        try:
+            with pytest.raises(ConnectorError) as raised:
+                await connector.send_sms("Acme", SMS_ONLY, "Hi", "m1")
+        finally:
+            await connector.aclose()
+
+        assert raised.value.error_class is ErrorClass.TRANSIENT
+        assert "ESME_RINVSYSID" in raised.value.reason
+
     async def test_enquire_link_is_sent_and_answered(self, connect: Connect, smsc: Smsc) -> None:
         connector = await connect(enquire_link_interval=0.05)
         await connector.send_sms("Acme", SMS_ONLY, "Hi", "m1")
@@ -429,7 +443,7 @@ class TestMo:
             inbound.handle(decode(encode("deliver_sm", 2, second))),
         )
 
-        assert statuses == [0, 0]
+        assert list(statuses) == [0, 0]
         assert [event.text for event in events] == ["Hello world"]
 
 

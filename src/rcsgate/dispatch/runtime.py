@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 
@@ -91,6 +92,7 @@ class Dispatch:
             handlers,
             DISPATCH_QUEUE,
             batch_size=ctx.settings.dispatch_batch,
+            lease=timedelta(seconds=ctx.settings.dispatch_lease_seconds),
         )
 
 

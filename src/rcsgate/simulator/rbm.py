@@ -8,9 +8,11 @@ X-Goog-Signature with the client token.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +34,8 @@ from rcsgate.simulator.faults import Faults
 from rcsgate.simulator.phones import PhoneEvent, PhoneEventKind, PhoneNetwork, behaviour_of
 
 log = structlog.get_logger(__name__)
+PUSH_ATTEMPTS = 5
+PUSH_BACKOFF_S = 0.2
 FEATURES = [
     "RICHCARD_STANDALONE",
     "RICHCARD_CAROUSEL",
@@ -75,6 +79,7 @@ class RbmSimulator:
     tokens: set[str] = field(default_factory=set)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     agent_events: list[dict[str, Any]] = field(default_factory=list)
+    submits: Counter[str] = field(default_factory=Counter)  # per messageId, duplicates too
     pushes_failed: int = 0
 
     def app(self) -> Starlette:
@@ -119,6 +124,7 @@ class RbmSimulator:
     async def create(self, request: Request) -> Response:
         msisdn = _digits(request.path_params["phone"])
         mid = request.query_params.get("messageId", "")
+        self.submits[mid] += 1
         if mid in self.messages:
             return _error(409, "ALREADY_EXISTS", f"message {mid} exists")
         phone = behaviour_of(msisdn)
@@ -169,7 +175,8 @@ class RbmSimulator:
         return push
 
     async def push(self, inner: dict[str, Any]) -> None:
-        """Send one push as RBM does; failures are counted (RBM retries; we do not)."""
+        """Send one push as RBM's Pub/Sub does: until acknowledged with a 2xx, retried with
+        backoff (here a few times, then counted as lost)."""
         if not self.callback_url:
             return
         body = push_body(inner, message_id=uuid.uuid4().hex)
@@ -178,12 +185,15 @@ class RbmSimulator:
             "X-Goog-Signature": sign(self.client_token, data),
             "Content-Type": "application/json",
         }
-        try:
-            response = await self.http.post(self.callback_url, content=body, headers=headers)
-            response.raise_for_status()
-        except httpx.HTTPError as error:
-            self.pushes_failed += 1
-            log.warning("simulator.rbm.push_failed", error=repr(error))
+        for attempt in range(PUSH_ATTEMPTS):
+            try:
+                response = await self.http.post(self.callback_url, content=body, headers=headers)
+                response.raise_for_status()
+                return
+            except httpx.HTTPError as error:
+                log.warning("simulator.rbm.push_failed", error=repr(error), attempt=attempt + 1)
+                await asyncio.sleep(PUSH_BACKOFF_S * 2**attempt)
+        self.pushes_failed += 1
 
     async def user_says(self, msisdn: str, agent: str, text: str) -> None:
         """A user writes to an agent first (tests and the demo)."""

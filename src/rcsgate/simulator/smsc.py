@@ -94,14 +94,6 @@ class _Connection:
         self.pending.clear()
 
 
-class _NoClient:
-    sequence = 0
-
-    def next_sequence(self) -> int:
-        return 0
-
-
-_NO_CLIENT = _NoClient()
 _BLANKS: dict[str, Any] = {}
 
 
@@ -109,7 +101,7 @@ def _blank(command: str) -> Any:
     """A copy of a constructed blank command: smpplib's constructor costs more than the
     encoding itself, and what the simulator spends is counted against the ESME's window."""
     if command not in _BLANKS:
-        _BLANKS[command] = smpp.make_pdu(command, client=_NO_CLIENT, allow_unknown_opt_params=True)
+        _BLANKS[command] = smpp.make_pdu(command, sequence=0, allow_unknown_opt_params=True)
     return copy.copy(_BLANKS[command])
 
 
@@ -117,6 +109,10 @@ def _encode(command: str, sequence: int, status: int, fields: dict[str, Any]) ->
     pdu = _blank(command)
     for name, value in fields.items():
         setattr(pdu, name, value)
+    # Only the fields that are set: smpplib otherwise visits every optional parameter.
+    pdu.params_order = tuple(
+        name for name in pdu.params_order if name in fields or not pdu.field_is_optional(name)
+    )
     pdu.status, pdu.sequence = status, sequence
     frame: bytes = pdu.generate()
     return frame
@@ -139,7 +135,6 @@ class _Outbound:
 class _Part:
     message_id: str
     text: str
-    pdu: Any
 
 
 class Smsc:
@@ -347,7 +342,8 @@ class Smsc:
             connection.send("submit_sm_resp", pdu.sequence, status)
             return
         connection.send("submit_sm_resp", pdu.sequence, message_id=message_id)
-        self._accept(pdu, message_id)
+        # After the responses of this turn are written: the delivery is not their business.
+        asyncio.get_running_loop().call_soon(self._accept, pdu, message_id)
 
     def _new_id(self) -> str:
         return f"{next(self._ids):08X}"
@@ -370,14 +366,16 @@ class Smsc:
         self._record(pdu, message_id)
 
     def _record(self, pdu: Any, message_id: str) -> None:
-        short_message: bytes = pdu.short_message or b""
-        header = _concatenation(short_message) if pdu.esm_class & 0x40 else None
-        body = short_message[1 + short_message[0] :] if pdu.esm_class & 0x40 else short_message
-        part = _Part(message_id, _decode_text(pdu.data_coding or 0, body), pdu)
-        if header is None:
+        data: bytes = pdu.short_message or b""
+        # Only the UDH the connector sends: 05 00 03 <reference> <total> <index>.
+        concatenated = bool(pdu.esm_class & 0x40) and data[1:3] == b"\x00\x03"
+        part = _Part(
+            message_id, _decode_text(pdu.data_coding or 0, data[6:] if concatenated else data)
+        )
+        if not concatenated:
             self.submitted.append(_submitted(pdu, [part]))
             return
-        reference, total, index = header
+        reference, total, index = data[3], data[4], data[5]
         key = (_text(pdu.source_addr), _text(pdu.destination_addr), reference, total)
         parts = self._parts.setdefault(key, {})
         parts[index] = part
@@ -456,13 +454,6 @@ def _text(value: bytes | str | None) -> str:
     return value or ""
 
 
-def _concatenation(short_message: bytes) -> tuple[int, int, int] | None:
-    """(reference, total, index) from a UDH that starts with the 8-bit concatenation IE."""
-    if len(short_message) >= 6 and short_message[1:3] == b"\x00\x03":
-        return short_message[3], short_message[4], short_message[5]
-    return None
-
-
 def _decode_text(data_coding: int, body: bytes) -> str:
     if data_coding == 0x08:
         return body.decode("utf-16-be")
@@ -500,7 +491,7 @@ _MO_REFERENCES = itertools.count(1)
 
 
 def _gsm_octets(char: str) -> bytes:
-    index = _GSM.index(char) if char != "`" and char != "\x1b" else -1
-    if index < 0:
+    if char in "`\x1b":  # table fillers and the escape itself: not characters of 03.38
         raise ValueError(char)
+    index = _GSM.index(char)
     return bytes([index]) if index < 0x80 else bytes([0x1B, index - 0x80])

@@ -166,7 +166,11 @@ class SmppConnector:
     async def _maintain(self) -> None:
         failures = 0
         while not self._closing:
-            served = await self._bind_and_serve()
+            try:
+                served = await self._bind_and_serve()
+            except Exception as error:  # a bug here must not end the bind for good
+                log.exception("smpp.session_failed", operator=self.name)
+                self._last_error, served = repr(error), False
             failures = 1 if served else failures + 1
             if not self._closing:
                 await asyncio.sleep(self._backoff.delay(failures))

@@ -33,6 +33,7 @@ log = get_logger(__name__)
 DeliverHandler = Callable[[Pdu], Awaitable[int]]  # returns the deliver_sm_resp status
 
 _MAX_SEQUENCE = 0x7FFFFFFF
+_WRITE_BUFFER_LIMIT = 64 * 1024
 
 
 class BindRefused(Exception):
@@ -191,8 +192,10 @@ class SmppSession:
         if self._closed:
             raise ConnectorError(ErrorClass.TRANSIENT, "SMPP connection closed")
         self._write(frame)
+        if self._writer.transport.get_write_buffer_size() < _WRITE_BUFFER_LIMIT:
+            return
         try:
-            await self._writer.drain()
+            await self._writer.drain()  # the SMSC reads slower than we write: wait for it
         except ConnectionError as error:
             self.close()
             raise ConnectorError(ErrorClass.TRANSIENT, f"SMPP write failed: {error!r}") from error
