@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from rcsgate.models import Agent
 from tests.conftest import Tenant
-from tests.fixtures.messaging import Sender
+from tests.fixtures.messaging import Sender, launched_sender
 from tests.fixtures.platform import Platform, platform
 
 __all__ = ["platform"]
@@ -300,3 +300,21 @@ class TestRevokeRetriesAndInbound:
         assert response.status_code < 300, response.text
         await platform.run_jobs()
         assert [e["eventType"] for e in platform.simulator.rbm.agent_events] == ["IS_TYPING"]
+
+
+class TestLaunch:
+    async def test_a_launch_request_reaches_the_operator(
+        self, platform: Platform, tenant: Tenant
+    ) -> None:
+        sender = await launched_sender(platform.context, tenant.account_id, launch=False)
+        path = f"/v3/brands/{sender.brand}/agents/{sender.agent}"
+        assert (await platform.api.post(f"{path}/launch")).status_code < 300
+        await platform.run_jobs()
+        agent = (await platform.api.get(path)).json()
+        operators = {o["operator"]: o["status"] for o in agent["operators"]}
+        # MaaP has no launch API: its chatbots are provisioned by the operator out of band.
+        assert (agent["status"], operators) == (
+            "Launched",
+            {"rbm": "Launched", "maap": "Submitted"},
+        )
+        assert len(platform.simulator.rbm.launched) == 1

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rcsgate.agents.repository import AgentRepository
 from rcsgate.agents.schemas import AgentCreate, AgentUpdate
 from rcsgate.brands.service import get_brand
+from rcsgate.dispatch.jobs import enqueue
 from rcsgate.errors import AlreadyExists, Conflict, NotFound
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.pagination import Page, PageParams, paginate
@@ -152,6 +153,7 @@ async def launch_agent(
         elif row.status == "Rejected":
             row.status, row.modified_at = "Submitted", now
     agent.status, agent.modified_at = "Submitted", now
+    enqueue(session, clock, "launch_agent", {"agentId": agent.id, "operators": list(operators)})
     await session.flush()
     return await _view(session, brand, agent)
 

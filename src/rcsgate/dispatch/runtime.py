@@ -22,6 +22,7 @@ from rcsgate.context import AppContext
 from rcsgate.dispatch.bundles import BundleFanOut
 from rcsgate.dispatch.followups import FollowUps
 from rcsgate.dispatch.jobs import DISPATCH_QUEUE
+from rcsgate.dispatch.launches import Launches
 from rcsgate.dispatch.pipeline import Pipeline
 from rcsgate.dispatch.relay import BatchHandler, Relay
 from rcsgate.dispatch.routing import Operators
@@ -85,6 +86,7 @@ class Dispatch:
             "agent_event": follow.agent_event,
             "match_receipt": ctx.receipts.match,
             "send_bundle": BundleFanOut(ctx.sessionmaker, ctx.clock).fan_out,
+            "launch_agent": Launches(ctx.sessionmaker, ctx.clock, ctx.operators).launch,
         }
         self.relay = Relay(
             ctx.sessionmaker,

@@ -79,7 +79,8 @@ class RbmSimulator:
     tokens: set[str] = field(default_factory=set)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     agent_events: list[dict[str, Any]] = field(default_factory=list)
-    submits: Counter[str] = field(default_factory=Counter)  # per messageId, duplicates too
+    submits: Counter[str] = field(default_factory=Counter)
+    launched: list[str] = field(default_factory=list)  # per messageId, duplicates too
     pushes_failed: int = 0
 
     def app(self) -> Starlette:
@@ -97,6 +98,11 @@ class RbmSimulator:
                 "/v1/phones/{phone}/agentEvents", self._guard(self.agent_event), methods=["POST"]
             ),
             Route("/upload/v1/files", self._guard(self.upload), methods=["POST"]),
+            Route(
+                "/v1/brands/{brand}/agents/{agent}:requestLaunch",
+                self._guard(self.launch),
+                methods=["POST"],
+            ),
         ]
         return Starlette(routes=routes)
 
@@ -162,6 +168,11 @@ class RbmSimulator:
         event = {"msisdn": _digits(request.path_params["phone"]), **(await request.json())}
         self.agent_events.append(event)
         return JSONResponse({"name": f"phones/+{event['msisdn']}/agentEvents/{uuid.uuid4()}"})
+
+    async def launch(self, request: Request) -> Response:
+        """Every agent is approved at once (a real review takes days)."""
+        self.launched.append(request.path_params["agent"])
+        return JSONResponse({"launchState": "LAUNCH_STATE_LAUNCHED"})
 
     async def upload(self, request: Request) -> Response:
         return JSONResponse({"name": f"files/{secrets.token_hex(8)}"})

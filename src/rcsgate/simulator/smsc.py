@@ -66,9 +66,7 @@ class _Connection:
         system call, not one each (what a real SMSC's I/O does too)."""
         if self.writer.is_closing():
             return
-        if not self.outgoing:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self.outgoing.append(_encode(command, sequence, status, fields))
+        self.writer.write(_encode(command, sequence, status, fields))
 
     def _flush(self) -> None:
         frames, self.outgoing = self.outgoing, []

@@ -21,6 +21,7 @@ from rcsgate.connectors.rbm.auth import TokenSource
 from rcsgate.connectors.rbm.callbacks import decode_push, to_events
 
 GOOGLE_RBM_URL = "https://rcsbusinessmessaging.googleapis.com"
+LAUNCH_STATES = {"LAUNCH_STATE_LAUNCHED": "Launched", "LAUNCH_STATE_REJECTED": "Rejected"}
 
 
 class RbmConnector:
@@ -121,6 +122,14 @@ class RbmConnector:
         )
         raise_for_response(response, not_found=ErrorClass.REJECTED)
         return str(response.json()["name"])
+
+    async def request_launch(self, agent: str) -> str:
+        """Ask for the agent's launch (Business Communications API `agents.requestLaunch`):
+        "Launched", "Rejected", or "Submitted" while the review is pending."""
+        response = await self._call("POST", f"/v1/brands/-/agents/{agent}:requestLaunch", json={})
+        raise_for_response(response, not_found=ErrorClass.REJECTED)
+        state = str(response.json().get("launchState", ""))
+        return LAUNCH_STATES.get(state, "Submitted")
 
     def parse_callback(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         return to_events(self.name, decode_push(self._client_token, headers, body))

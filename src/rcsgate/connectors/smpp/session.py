@@ -191,7 +191,7 @@ class SmppSession:
     async def _send(self, frame: bytes) -> None:
         if self._closed:
             raise ConnectorError(ErrorClass.TRANSIENT, "SMPP connection closed")
-        self._write(frame)
+        self._writer.write(frame)
         if self._writer.transport.get_write_buffer_size() < _WRITE_BUFFER_LIMIT:
             return
         try:
