@@ -318,3 +318,47 @@ class TestLaunch:
             {"rbm": "Launched", "maap": "Submitted"},
         )
         assert len(platform.simulator.rbm.launched) == 1
+
+
+class TestBothWays:
+    async def test_a_read_receipt_for_the_users_answer_reaches_the_operator(
+        self, platform: Platform, sender: Sender
+    ) -> None:
+        sent = await send(platform, sender, "46700000005")
+        await platform.run_jobs()
+
+        async def answer() -> list[dict[str, Any]]:
+            path = f"/v3/conversations/{sent['conversationId']}/messages"
+            return [m for m in (await platform.api.get(path)).json() if m["direction"] == "Inbound"]
+
+        [reply] = await platform.wait_until(answer)
+        response = await platform.api.post(
+            f"/v3/conversations/{sent['conversationId']}/events",
+            json={"type": "Read", "messageId": reply["id"]},
+        )
+        assert response.status_code < 300, response.text
+        await platform.run_jobs()
+        [event] = platform.simulator.rbm.agent_events
+        assert event["eventType"] == "READ"
+        assert event["messageId"] and event["messageId"] != reply["id"]  # the operator's own id
+
+    async def test_sms_survives_a_dropped_bind(self, platform: Platform, sender: Sender) -> None:
+        platform.simulator.smsc.drop_binds()
+        message_id = (await send(platform, sender, "46700000002", fallback=FALLBACK))["id"]
+        await platform.run_jobs()
+        await platform.wait_for(message_id, "Delivered")
+
+    async def test_an_sms_reply_joins_the_recipients_conversation(
+        self, platform: Platform, sender: Sender
+    ) -> None:
+        sent = await send(platform, sender, "46700000002", fallback=FALLBACK)
+        await platform.run_jobs()
+        await platform.wait_for(sent["id"], "Delivered")
+        await platform.simulator.smsc.send_mo("46700000002", "STOPP", "72345")
+
+        async def replied() -> list[dict[str, Any]]:
+            path = f"/v3/conversations/{sent['conversationId']}/messages"
+            return [m for m in (await platform.api.get(path)).json() if m["direction"] == "Inbound"]
+
+        [reply] = await platform.wait_until(replied)
+        assert (reply["content"], reply["channel"]) == ("STOPP", "SMS")
