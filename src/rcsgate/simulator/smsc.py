@@ -59,19 +59,10 @@ class _Connection:
     bound: bool = False
     sequences: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     pending: dict[int, asyncio.Future[int | None]] = field(default_factory=dict)
-    outgoing: list[bytes] = field(default_factory=list)
 
     def send(self, command: str, sequence: int, status: int = ESME_ROK, **fields: Any) -> None:
-        """Queued, and written once per turn of the loop: a burst of responses costs one
-        system call, not one each (what a real SMSC's I/O does too)."""
-        if self.writer.is_closing():
-            return
-        self.writer.write(_encode(command, sequence, status, fields))
-
-    def _flush(self) -> None:
-        frames, self.outgoing = self.outgoing, []
         if not self.writer.is_closing():
-            self.writer.write(b"".join(frames))
+            self.writer.write(_encode(command, sequence, status, fields))
 
     def request(self, command: str, **fields: Any) -> asyncio.Future[int | None]:
         """The future gets the response's command_status, or None if the connection ends."""
@@ -340,7 +331,7 @@ class Smsc:
             connection.send("submit_sm_resp", pdu.sequence, status)
             return
         connection.send("submit_sm_resp", pdu.sequence, message_id=message_id)
-        # After the responses of this turn are written: the delivery is not their business.
+        # Later in this turn: the responses due now go out first.
         asyncio.get_running_loop().call_soon(self._accept, pdu, message_id)
 
     def _new_id(self) -> str:
