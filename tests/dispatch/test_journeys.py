@@ -363,3 +363,28 @@ class TestBothWays:
 
         [reply] = await platform.wait_until(replied)
         assert (reply["content"], reply["channel"]) == ("STOPP", "SMS")
+
+
+class TestReceiptsBeforeAnswers:
+    async def test_an_rcs_receipt_before_the_submit_answer(
+        self, platform: Platform, sender: Sender
+    ) -> None:
+        platform.simulator.rbm.receipts_first = True
+        message_id = (await send(platform, sender, "46700000001"))["id"]
+        await platform.run_jobs()
+        await platform.wait_for(message_id, "Read")
+        assert [s for s, _ in await platform.journey(message_id)] == [
+            "Queued",
+            "Sent",
+            "Delivered",
+            "Read",
+        ]
+
+    async def test_an_sms_receipt_before_the_submit_answer(
+        self, platform: Platform, sender: Sender
+    ) -> None:
+        platform.simulator.smsc.dlr_before_resp(True)
+        message_id = (await send(platform, sender, "46700000002", fallback=FALLBACK))["id"]
+        await platform.run_jobs()
+        await platform.wait_for(message_id, "Delivered")
+        assert [s for s, _ in await platform.journey(message_id)] == ["Queued", "Sent", "Delivered"]

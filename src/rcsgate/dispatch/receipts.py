@@ -79,43 +79,43 @@ class Receipts:
 
 
 async def apply_status(session: AsyncSession, event: InboundEvent) -> bool:
-    """Record a receipt on its message; False when no message has that id (yet)."""
+    """Record a receipt on its message; False when no message has that id (yet). A repeat of
+    the status the message already has (operators deliver callbacks at least once) is
+    dropped rather than written into the journey again."""
     assert event.status is not None
     target = await _receipt_target(session, event)
     if target is None:
         return False
-    message_id, channel = target
-    reason = event.reason or (
-        "expired at the operator" if event.status is ReceiptStatus.EXPIRED else None
-    )
-    await record(
-        session,
-        Step(
-            message_id,
-            event.status.value,
-            channel,
-            event.at,
-            operator=event.operator,
-            reason=reason,
-        ),
-    )
+    message_id, channel, current = target
+    if current == event.status.value:
+        return True
+    reason = event.reason
+    if reason is None and event.status is ReceiptStatus.EXPIRED:
+        reason = "expired at the operator"
+    step = Step(message_id, event.status.value, channel, event.at, event.operator, reason)
+    await record(session, step)
     return True
 
 
-async def _receipt_target(session: AsyncSession, event: InboundEvent) -> tuple[str, str] | None:
+async def _receipt_target(
+    session: AsyncSession, event: InboundEvent
+) -> tuple[str, str, str] | None:
+    """(message id, channel of the receipt, current status) of the message a receipt names."""
     if event.ref is None:
         return None
     row = (
         await session.execute(
-            select(MessageRef.message_id).where(
-                MessageRef.operator == event.operator, MessageRef.ref == event.ref
-            )
+            select(Message.id, Message.status)
+            .join(MessageRef, MessageRef.message_id == Message.id)
+            .where(MessageRef.operator == event.operator, MessageRef.ref == event.ref)
         )
     ).first()
     if row is not None:
-        return row[0], "SMS"
-    own = (await session.execute(select(Message.id).where(Message.id == event.ref))).first()
-    return (own[0], "RCS") if own is not None else None
+        return row[0], "SMS", row[1]
+    own = (
+        await session.execute(select(Message.id, Message.status).where(Message.id == event.ref))
+    ).first()
+    return (own[0], "RCS", own[1]) if own is not None else None
 
 
 async def store_inbound(session: AsyncSession, clock: Clock, event: InboundEvent) -> str | None:

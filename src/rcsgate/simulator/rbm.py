@@ -80,7 +80,9 @@ class RbmSimulator:
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     agent_events: list[dict[str, Any]] = field(default_factory=list)
     submits: Counter[str] = field(default_factory=Counter)
-    launched: list[str] = field(default_factory=list)  # per messageId, duplicates too
+    launched: list[str] = field(default_factory=list)
+    # Push DELIVERED before answering the submit: the receipt-before-response race, on demand.
+    receipts_first: bool = False  # per messageId, duplicates too
     pushes_failed: int = 0
 
     def app(self) -> Starlette:
@@ -145,6 +147,9 @@ class RbmSimulator:
             **body,
         }
         postbacks = _postbacks(body.get("contentMessage", {}))
+        if self.receipts_first:
+            delivered = PhoneEvent(PhoneEventKind.DELIVERED, msisdn, ref=mid)
+            await self.push(_inner(delivered, request.query_params.get("agentId")))
         self.network.deliver(msisdn, mid, self._pusher(request), rcs=True, postbacks=postbacks)
         return JSONResponse({"name": f"phones/+{msisdn}/agentMessages/{mid}", **body})
 
