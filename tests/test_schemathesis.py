@@ -16,7 +16,12 @@ __all__ = ["sending_tenant", "target"]
 
 # The published schema does not depend on any data, so it is read once from an app that
 # never connects anywhere; the calls go to the `target` fixture's app.
-SCHEMA = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
+# The capabilities endpoints ask an operator while the request waits; the threaded app of
+# these tests has no connectors (each schemathesis call runs its own event loop), so there
+# they rightly answer 503. tests/capabilities runs them against the simulator instead.
+SCHEMA = schemathesis.openapi.from_dict(create_app(Settings()).openapi()).exclude(
+    path_regex="^/v3/capabilities"
+)
 SCHEMA.app = TARGET
 # What the API promises: never a 5xx, and every response (status, headers, content type, body)
 # as documented; unauthenticated probes refused. Not checked: that every schema-valid request
