@@ -25,7 +25,7 @@ from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.ids import new_id
 from rcsgate.messages.state import Step, record
-from rcsgate.models import Agent, Conversation, Message, MessageRef
+from rcsgate.models import Account, Agent, Conversation, Message, MessageRef
 
 log = structlog.get_logger(__name__)
 MATCH_TRIES = 5
@@ -129,7 +129,9 @@ async def store_inbound(session: AsyncSession, clock: Clock, event: InboundEvent
     now = clock.now()
     conversation = await _open_conversation(session, agent, event.msisdn, now)
     message_id = new_id()
-    session.add(_inbound_row(message_id, agent, conversation.id, event, now))
+    account = await session.get(Account, agent.account_id)
+    currency = account.currency if account is not None else "SEK"
+    session.add(_inbound_row(message_id, agent, conversation.id, event, now, currency))
     await session.flush()
     if event.event_id:
         session.add(MessageRef(operator=event.operator, ref=event.event_id, message_id=message_id))
@@ -195,8 +197,14 @@ async def _open_conversation(
 
 
 def _inbound_row(
-    message_id: str, agent: Agent, conversation_id: str, event: InboundEvent, now: datetime
+    message_id: str,
+    agent: Agent,
+    conversation_id: str,
+    event: InboundEvent,
+    now: datetime,
+    currency: str,
 ) -> Message:
+    """An inbound message costs nothing; it carries the account's currency all the same."""
     content: dict[str, Any] = {"content": event.text} if event.text else {}
     if event.kind is InboundKind.LOCATION:
         content = {"location": {"latitude": event.latitude, "longitude": event.longitude}}
@@ -217,7 +225,7 @@ def _inbound_row(
         channel="SMS" if event.operator.startswith("smpp") else "RCS",
         operator=event.operator,
         price=0,
-        currency="SEK",
+        currency=currency,
         segments=1,
         created_at=now,
         modified_at=now,
