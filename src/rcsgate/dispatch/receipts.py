@@ -11,7 +11,7 @@ and tried again shortly, a few times, before it is dropped.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from rcsgate.connectors.base import InboundEvent, InboundKind, ReceiptStatus
 from rcsgate.dispatch.jobs import enqueue
 from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
+from rcsgate.kit.batching import GroupCommit
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.ids import new_id
 from rcsgate.messages.state import Step, record
@@ -39,11 +40,21 @@ class Receipts:
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
 
+    _commits: GroupCommit[Sequence[InboundEvent]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._commits = GroupCommit(self._write)
+
     async def handle(self, events: Sequence[InboundEvent]) -> None:
-        """Apply one callback's events in one transaction (the operator retries on an error)."""
+        """Apply one callback's events; returns once they are committed (together with those
+        of callbacks arriving meanwhile), so the operator's retry covers any failure."""
+        await self._commits.submit(events)
+
+    async def _write(self, callbacks: list[Sequence[InboundEvent]]) -> None:
         async with self.sessionmaker.begin() as session:
-            for event in events:
-                await self._apply(session, event)
+            for events in callbacks:
+                for event in events:
+                    await self._apply(session, event)
 
     async def sink(self, event: InboundEvent) -> None:
         await self.handle([event])

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import asyncio
+
+from rcsgate.kit.batching import GroupCommit
+
+
+class Store:
+    def __init__(self) -> None:
+        self.writes: list[list[int]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.started = asyncio.Event()
+
+    async def write(self, items: list[int]) -> None:
+        self.started.set()
+        await self.gate.wait()
+        if 13 in items:
+            raise ValueError("unlucky")
+        self.writes.append(items)
+
+
+async def test_callers_arriving_together_share_one_write() -> None:
+    store = Store()
+    commits = GroupCommit(store.write)
+    await asyncio.gather(*(commits.submit(i) for i in range(10)))
+    assert store.writes == [list(range(10))]
+
+
+async def test_callers_arriving_during_a_write_share_the_next() -> None:
+    store = Store()
+    store.gate.clear()
+    commits = GroupCommit(store.write)
+    first = asyncio.create_task(commits.submit(0))
+    await store.started.wait()  # the first write has begun and waits at the gate
+    later = [asyncio.create_task(commits.submit(i)) for i in (1, 2, 3)]
+    await asyncio.sleep(0)  # one turn of the loop: the later callers queue up
+    assert not any(task.done() for task in [first, *later])  # nobody returns before its commit
+    store.gate.set()
+    await asyncio.gather(first, *later)
+    assert store.writes == [[0], [1, 2, 3]]
+
+
+async def test_a_bad_item_fails_only_its_own_caller() -> None:
+    store = Store()
+    commits = GroupCommit(store.write)
+    results = await asyncio.gather(
+        *(commits.submit(i) for i in (12, 13, 14)), return_exceptions=True
+    )
+    assert isinstance(results[1], ValueError)
+    assert results[0] is None
+    assert results[2] is None
+    assert store.writes == [[12], [14]]
+
+
+async def test_batches_are_bounded() -> None:
+    store = Store()
+    commits = GroupCommit(store.write, max_items=4)
+    await asyncio.gather(*(commits.submit(i) for i in range(10)))
+    assert [len(batch) for batch in store.writes] == [4, 4, 2]
+
+
+async def test_a_lone_caller_is_written_at_once() -> None:
+    store = Store()
+    await GroupCommit(store.write).submit(7)
+    assert store.writes == [[7]]
