@@ -4,18 +4,20 @@ With at most `window` submit_sm outstanding and every one answered after the SMS
 trip, no ESME can exceed window / round trip (10 / 20 ms = 500 messages/s); that ceiling is
 the baseline, and the target is 90% of it. What the connector loses is its own per-message
 cost and any slot left idle between a response and the next submit. A full window moves as
-one burst, so each round trip also pays for the whole burst's processing on both sides, and
-asyncio's timers (epoll waits in whole milliseconds) answer up to 1 ms late: 100% is out of
-reach for any asyncio ESME against this simulator.
+one burst, so each round trip also pays for the burst's processing on both sides: 100% is
+out of reach for any ESME against this simulator. (The simulator aims its timers half a
+millisecond early, as asyncio fires them up to a millisecond late, so its round trips
+average 20 ms.)
 
 Setup: the simulated SMSC (simulator/smsc.py, `round_trip` 0.020 s) runs in a process of
 its own, as an SMSC runs on a machine of its own, so each side has a core; they talk over
 loopback TCP. Twice `window` senders keep the window full with 1-part GSM texts for
 --duration seconds after --warmup seconds. Every message also brings a delivery receipt
 (deliver_sm) back over the same bind, which the connector decodes, hands to its sink and
-acknowledges within the measured time; the virtual phones deliver 10 ms after the
-submit_sm_resp (real receipts come seconds later, never on the response's heels). The run
-fails if a receipt is missing or the SMSC ever saw more than `window` submits outstanding.
+acknowledges within the measured time; the SMSC forwards each message half a round trip
+after its submit_sm_resp and the phones deliver it at once, so receipts arrive between the
+bursts (real ones come seconds later, never on the response's heels). The run fails if a
+receipt is missing or the SMSC ever saw more than `window` submits outstanding.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ SENDERS = 2 * WINDOW
 RECIPIENT = "46700000002"  # SMS-only test number: delivered, never rejected
 STARTUP_WAIT = 20.0
 RECEIPT_WAIT = 10.0
-DELIVERY_SCALE = 0.05  # the phones deliver 0.2 s x 0.05 = 10 ms after the submit_sm_resp
 
 
 @dataclass
@@ -81,7 +82,7 @@ def _smsc_process(pipe: Connection) -> None:
 
 
 async def _serve_smsc(pipe: Connection) -> None:
-    network = PhoneNetwork(delay_scale=DELIVERY_SCALE)
+    network = PhoneNetwork(delay_scale=0.0)  # delivered as soon as forwarded
     smsc = Smsc(network, round_trip=ROUND_TRIP)
     await smsc.start()
     pipe.send(smsc.port)

@@ -167,7 +167,38 @@ class TestRevokeAndCapabilities:
     async def test_capabilities(self, rig: Rig) -> None:
         found = await rig.connector.capabilities(AGENT, ["46700000001", "46700000002"])
         assert [(c.msisdn, c.rcs) for c in found] == [("46700000001", True), ("46700000002", False)]
-        assert "RICHCARD_CAROUSEL" in found[0].features
+        one = await rig.connector.capability(AGENT, "46700000001")
+        assert "RICHCARD_CAROUSEL" in one.features
+
+    async def test_a_user_location_and_file_are_parsed(self, rig: Rig) -> None:
+        await rig.simulator.push(
+            {
+                "senderPhoneNumber": "+46700000001",
+                "agentId": AGENT,
+                "messageId": "u1",
+                "location": {"latitude": 59.33, "longitude": 18.06},
+            }
+        )
+        await rig.simulator.push(
+            {
+                "senderPhoneNumber": "+46700000001",
+                "agentId": AGENT,
+                "messageId": "u2",
+                "userFile": {"payload": {"mimeType": "image/jpeg", "fileUri": "https://f/1.jpg"}},
+            }
+        )
+        where, file = await rig.next_event(), await rig.next_event()
+        assert (where.kind, where.latitude, where.longitude, where.event_id) == (
+            InboundKind.LOCATION,
+            59.33,
+            18.06,
+            "u1",
+        )
+        assert (file.kind, file.file_url, file.file_mime) == (
+            InboundKind.FILE,
+            "https://f/1.jpg",
+            "image/jpeg",
+        )
 
     async def test_agent_events_reach_the_operator(self, rig: Rig) -> None:
         await rig.connector.agent_event(AGENT, "46700000001", "IS_TYPING")

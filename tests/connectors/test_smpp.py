@@ -304,6 +304,25 @@ class TestBind:
         assert smsc.unbinds == 1
         assert not connector.bound
 
+    async def test_aclose_fails_sends_in_flight_and_queued(
+        self, connect: Connect, smsc: Smsc
+    ) -> None:
+        connector = await connect(window=1)
+        await connector.send_sms("Acme", SMS_ONLY, "Hi", "m0")
+        smsc.hold_responses(True)
+        sends = [
+            asyncio.create_task(connector.send_sms("Acme", SMS_ONLY, "Hi", f"m{n}")) for n in (1, 2)
+        ]
+        await _until(lambda: smsc.outstanding == 1)
+
+        await connector.aclose()
+        outcomes = await asyncio.wait_for(asyncio.gather(*sends, return_exceptions=True), 1.0)
+        smsc.hold_responses(False)
+
+        for outcome in outcomes:
+            assert isinstance(outcome, ConnectorError)
+            assert outcome.error_class is ErrorClass.TRANSIENT
+
 
 class TestWindow:
     async def test_no_more_than_window_submits_are_outstanding(

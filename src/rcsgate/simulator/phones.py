@@ -98,6 +98,8 @@ class PhoneNetwork:
         delivery.task = asyncio.create_task(
             self._play(msisdn, ref, emit, rcs, tuple(postbacks), delivery)
         )
+        # A long run forgets played messages; one never delivered is kept for its revoke.
+        delivery.task.add_done_callback(lambda _: self._forget(ref, delivery))
 
     def revoke(self, ref: str) -> bool:
         """True when the message was still undelivered and is now withdrawn."""
@@ -109,10 +111,14 @@ class PhoneNetwork:
             delivery.task.cancel()
         return True
 
+    def _forget(self, ref: str, delivery: _Delivery) -> None:
+        if delivery.delivered and self._deliveries.get(ref) is delivery:
+            del self._deliveries[ref]
+
     async def played(self, ref: str) -> None:
         """Wait until the phone has done all it will do with message `ref` (tests)."""
-        delivery = self._deliveries[ref]
-        if delivery.task is not None:
+        delivery = self._deliveries.get(ref)
+        if delivery is not None and delivery.task is not None:
             await asyncio.gather(delivery.task, return_exceptions=True)
 
     def is_delivered(self, ref: str) -> bool:

@@ -33,6 +33,7 @@ ESME_RSUBMITFAIL: int = consts.SMPP_ESME_RSUBMITFAIL
 REDELIVERY_DELAY = 0.05  # seconds before a deliver_sm that was not acknowledged goes again
 DELIVER_TIMEOUT = 60.0  # how long the ESME may take to answer a deliver_sm
 DLR_FIRST_WAIT = 2.0  # dlr_before_resp: the longest a submit_sm_resp waits for its DLR
+TIMER_GRANULARITY = 0.001  # epoll's: asyncio rounds every wait up to a whole millisecond
 
 # smpplib's GSM table has "`" where 03.38 has "§" (0x5F); "`" is not in the alphabet.
 _GSM = gsm.GSM_CHARACTER_TABLE[:0x5F] + "§" + gsm.GSM_CHARACTER_TABLE[0x60:]
@@ -300,9 +301,10 @@ class Smsc:
         self.max_outstanding = max(self.max_outstanding, self._outstanding)
         status = self._verdict(connection, pdu)
         loop, key = asyncio.get_running_loop(), next(self._timer_keys)
-        self._timers[key] = loop.call_at(
-            loop.time() + self._round_trip, self._respond, key, connection, pdu, status
-        )
+        # asyncio waits in whole milliseconds, rounded up, so a timer fires up to 1 ms late;
+        # aimed half a millisecond early, the round trips average `round_trip`.
+        due = loop.time() + max(self._round_trip - TIMER_GRANULARITY / 2, 0.0)
+        self._timers[key] = loop.call_at(due, self._respond, key, connection, pdu, status)
 
     def _respond(self, key: int, connection: _Connection, pdu: Any, status: int) -> None:
         del self._timers[key]
@@ -331,8 +333,11 @@ class Smsc:
             connection.send("submit_sm_resp", pdu.sequence, status)
             return
         connection.send("submit_sm_resp", pdu.sequence, message_id=message_id)
-        # Later in this turn: the responses due now go out first.
-        asyncio.get_running_loop().call_soon(self._accept, pdu, message_id)
+        self._record(pdu, message_id)
+        # Forwarded to the phone half a round trip later, as a store-and-forward SMSC
+        # would, so the bookkeeping is not in the way of the ESME's next submits.
+        loop = asyncio.get_running_loop()
+        loop.call_later(self._round_trip / 2, self._forward, pdu, message_id)
 
     def _new_id(self) -> str:
         return f"{next(self._ids):08X}"
@@ -348,11 +353,13 @@ class Smsc:
         return ESME_ROK
 
     def _accept(self, pdu: Any, message_id: str) -> None:
-        """Record the part and start its delivery."""
+        self._record(pdu, message_id)
+        self._forward(pdu, message_id)
+
+    def _forward(self, pdu: Any, message_id: str) -> None:
         msisdn, sender = _text(pdu.destination_addr), _text(pdu.source_addr)
         self._sent[message_id] = (msisdn, sender, datetime.now(UTC))
         self._network.deliver(msisdn, message_id, self._phone_event, rcs=False)
-        self._record(pdu, message_id)
 
     def _record(self, pdu: Any, message_id: str) -> None:
         data: bytes = pdu.short_message or b""

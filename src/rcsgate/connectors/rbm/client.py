@@ -98,7 +98,14 @@ class RbmConnector:
         return Capability(msisdn, rcs=True, features=tuple(response.json().get("features", [])))
 
     async def capabilities(self, agent: str, msisdns: Sequence[str]) -> list[Capability]:
-        return list(await asyncio.gather(*(self.capability(agent, m) for m in msisdns)))
+        """Many numbers in one `users:batchGet` (which answers reachability, not features)."""
+        users = [f"+{m}" for m in msisdns]
+        response = await self._call(
+            "POST", "/v1/users:batchGet", json={"users": users, "agentId": agent}
+        )
+        raise_for_response(response, not_found=ErrorClass.REJECTED)
+        reachable = {u.removeprefix("+") for u in response.json().get("reachableUsers", [])}
+        return [Capability(m, rcs=m in reachable) for m in msisdns]
 
     async def agent_event(
         self, agent: str, msisdn: str, event: str, message_id: str | None = None

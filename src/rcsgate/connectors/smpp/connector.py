@@ -27,7 +27,8 @@ from rcsgate.connectors.smpp.codec import (
 )
 from rcsgate.connectors.smpp.encoding import Encoded, TextTooLong, encode_text
 from rcsgate.connectors.smpp.inbound import Inbound
-from rcsgate.connectors.smpp.session import BindRefused, SmppSession
+from rcsgate.connectors.smpp.session import BindRefused, Sequences, SmppSession
+from rcsgate.connectors.smpp.window import SubmitWindow
 from rcsgate.kit.backoff import Backoff
 from rcsgate.kit.clock import Clock, SystemClock
 from rcsgate.kit.logging import get_logger
@@ -51,12 +52,11 @@ class SmppConnector:
 
     `start` keeps a bind up in the background: it reconnects after a drop, with exponential
     backoff between `reconnect_backoff` bounds while binds keep failing. At most `window`
-    submit_sm are outstanding on the bind; `send_sms` waits for a free slot, so any number of
-    coroutines may call it at once. A send that finds no bind waits for one up to
-    `response_timeout` (counted from the later of its start and the drop) and then fails
-    TRANSIENT; submits in flight when the connection drops fail TRANSIENT at once. Retrying
-    is the caller's job; a retried text reuses its concatenation reference (from
-    `message_id`), so a handset completes a message from the parts of both attempts.
+    submit_sm are outstanding on the bind; `send_sms` queues for a free slot, so any number
+    of coroutines may call it at once (see `window.SubmitWindow` for how long each waits and
+    how it fails). Retrying is the caller's job; a retried text reuses its concatenation
+    reference (from `message_id`), so a handset completes a message from the parts of both
+    attempts.
 
     Receipts and MO messages go to `sink` (see `inbound.Inbound` for when they are
     acknowledged).
@@ -85,20 +85,18 @@ class SmppConnector:
         self._enquire_link_interval = enquire_link_interval
         self._response_timeout = response_timeout
         self._backoff = Backoff(base=reconnect_backoff[0], cap=reconnect_backoff[1])
-        self._window = asyncio.Semaphore(window)
+        self._sequences = Sequences()
+        self._window = SubmitWindow(window, response_timeout, self._sequences)
         self._inbound = Inbound(
             name, sink, clock or SystemClock(), reassembly_timeout=mo_reassembly_timeout
         )
         self._session: SmppSession | None = None
-        self._bound = asyncio.Event()
-        self._down_since = 0.0  # loop time the last bind ended
-        self._last_error = "not bound yet"
         self._runner: asyncio.Task[None] | None = None
         self._closing = False
 
     @property
     def bound(self) -> bool:
-        return self._session is not None and not self._session.closed
+        return self._window.bound
 
     async def start(self) -> None:
         if self._runner is None:
@@ -107,7 +105,7 @@ class SmppConnector:
 
     async def aclose(self) -> None:
         """Unbinds (waiting up to `response_timeout` for the unbind_resp) and closes; sends
-        still in flight fail TRANSIENT."""
+        still in flight or queued fail TRANSIENT."""
         runner, self._runner = self._runner, None
         if runner is None:
             return
@@ -117,6 +115,7 @@ class SmppConnector:
             await session.unbind()
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
+        self._window.close(f"SMPP connector {self.name} closed")
         if session is not None:
             await session.wait_closed()
 
@@ -126,12 +125,11 @@ class SmppConnector:
         except TextTooLong as error:
             raise ConnectorError(ErrorClass.REJECTED, str(error)) from error
         fields = _submit_fields(sender, msisdn, encoded)
-        started = asyncio.get_running_loop().time()
         if len(encoded.parts) == 1:
-            ref = await self._submit(fields, encoded.parts[0], started)
+            ref = await self._submit(fields, encoded.parts[0])
             return Submitted(refs=(ref,), segments=1)
         outcomes = await asyncio.gather(
-            *(self._submit(fields, part, started) for part in encoded.parts),
+            *(self._submit(fields, part) for part in encoded.parts),
             return_exceptions=True,
         )
         refs: list[str] = []
@@ -141,27 +139,9 @@ class SmppConnector:
             refs.append(outcome)
         return Submitted(refs=tuple(refs), segments=len(refs))
 
-    async def _submit(self, fields: Mapping[str, object], part: bytes, started: float) -> str:
-        async with self._window:
-            session = await self._live_session(started)
-            response = await session.request("submit_sm", short_message=part, **fields)
+    async def _submit(self, fields: Mapping[str, object], part: bytes) -> str:
+        response = await self._window.submit({**fields, "short_message": part})
         return _message_id(response)
-
-    async def _live_session(self, started: float) -> SmppSession:
-        deadline = max(started, self._down_since) + self._response_timeout
-        while True:
-            session = self._session
-            if session is not None and not session.closed:
-                return session
-            if session is not None:
-                self._bound.clear()  # closed, and `_serve` has not noticed yet
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await self._bound.wait()
-            except TimeoutError:
-                raise ConnectorError(
-                    ErrorClass.TRANSIENT, f"no SMPP bind to {self.name}: {self._last_error}"
-                ) from None
 
     async def _maintain(self) -> None:
         failures = 0
@@ -170,20 +150,22 @@ class SmppConnector:
                 served = await self._bind_and_serve()
             except Exception as error:  # a bug here must not end the bind for good
                 log.exception("smpp.session_failed", operator=self.name)
-                self._last_error, served = repr(error), False
+                self._window.unbound_reason, served = repr(error), False
             failures = 1 if served else failures + 1
             if not self._closing:
                 await asyncio.sleep(self._backoff.delay(failures))
 
     async def _bind_and_serve(self) -> bool:
         """True when a bind was made (and has ended by now)."""
-        host, port = self._address
         try:
             session = await SmppSession.open(
-                host, port, self._inbound.handle, response_timeout=self._response_timeout
+                self._address,
+                self._inbound.handle,
+                response_timeout=self._response_timeout,
+                sequences=self._sequences,
             )
         except (OSError, TimeoutError) as error:
-            self._bind_failed(f"connect to {host}:{port} failed: {error!r}")
+            self._bind_failed(f"connect to {self._address} failed: {error!r}")
             return False
         reader = asyncio.create_task(session.run())
         try:
@@ -202,22 +184,20 @@ class SmppConnector:
     async def _serve(self, session: SmppSession, reader: asyncio.Task[None]) -> None:
         log.info("smpp.bound", operator=self.name)
         self._session = session
-        self._bound.set()
+        self._window.attach(session)
         keep_alive = asyncio.create_task(session.keep_alive(self._enquire_link_interval))
         try:
             await reader
         finally:
-            self._bound.clear()
+            self._window.detach("connection lost")
             self._session = None
-            self._down_since = asyncio.get_running_loop().time()
-            self._last_error = "connection lost"
             keep_alive.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keep_alive
             log.info("smpp.unbound", operator=self.name)
 
     def _bind_failed(self, reason: str) -> None:
-        self._last_error = reason
+        self._window.unbound_reason = reason
         log.warning("smpp.bind_failed", operator=self.name, reason=reason)
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from rcsgate.connectors.base import ConnectorError, ErrorClass
 from rcsgate.connectors.smpp.codec import (
@@ -33,7 +34,18 @@ log = get_logger(__name__)
 DeliverHandler = Callable[[Pdu], Awaitable[int]]  # returns the deliver_sm_resp status
 
 _MAX_SEQUENCE = 0x7FFFFFFF
-_WRITE_BUFFER_LIMIT = 64 * 1024
+
+
+class Sequences:
+    """Sequence numbers 1..0x7FFFFFFF, then again from 1 (SMPP 3.4 section 3.2). One source
+    per connector, shared by its sessions: a submit is encoded while it waits for a window
+    slot and sent on whichever session is bound by then, without a number in use there."""
+
+    def __init__(self) -> None:
+        self._count = itertools.count()
+
+    def next(self) -> int:
+        return next(self._count) % _MAX_SEQUENCE + 1
 
 
 class BindRefused(Exception):
@@ -50,12 +62,13 @@ class SmppSession:
         on_deliver: DeliverHandler,
         *,
         response_timeout: float,
+        sequences: Sequences,
     ) -> None:
         self._reader = reader
         self._writer = writer
         self._on_deliver = on_deliver
         self._response_timeout = response_timeout
-        self._sequences = itertools.count(1)
+        self._sequences = sequences
         self._pending: dict[int, asyncio.Future[Pdu]] = {}
         self._inbound: set[asyncio.Task[None]] = set()
         self._outgoing: list[bytes] = []
@@ -63,11 +76,18 @@ class SmppSession:
 
     @classmethod
     async def open(
-        cls, host: str, port: int, on_deliver: DeliverHandler, *, response_timeout: float
+        cls,
+        address: tuple[str, int],
+        on_deliver: DeliverHandler,
+        *,
+        response_timeout: float,
+        sequences: Sequences,
     ) -> SmppSession:
         async with asyncio.timeout(response_timeout):
-            reader, writer = await asyncio.open_connection(host, port)
-        return cls(reader, writer, on_deliver, response_timeout=response_timeout)
+            reader, writer = await asyncio.open_connection(*address)
+        return cls(
+            reader, writer, on_deliver, response_timeout=response_timeout, sequences=sequences
+        )
 
     @property
     def closed(self) -> bool:
@@ -87,22 +107,32 @@ class SmppSession:
         if response.status != ESME_ROK:
             raise BindRefused(response.status)
 
-    async def request(self, command: str, **fields: object) -> Pdu:
-        """Send a request and wait up to `response_timeout` for its response, whatever its
-        command_status. TIMEOUT when none came; TRANSIENT when the connection went first."""
-        sequence = self._next_sequence()
+    def send(self, command: str, fields: Mapping[str, object] | None = None) -> asyncio.Future[Pdu]:
+        sequence = self._sequences.next()
+        return self.send_frame(sequence, encode(command, sequence, fields))
+
+    def send_frame(self, sequence: int, frame: bytes) -> asyncio.Future[Pdu]:
+        """Write an encoded request now. The future gets its response, whatever its
+        command_status, or TRANSIENT when the connection ends first; cancelling it forgets
+        the request. Nothing waits for the socket: the window bounds what can pile up."""
+        if self._closed:
+            raise ConnectorError(ErrorClass.TRANSIENT, "SMPP connection closed")
         future: asyncio.Future[Pdu] = asyncio.get_running_loop().create_future()
         self._pending[sequence] = future
+        future.add_done_callback(functools.partial(self._forget, sequence))
+        self._writer.write(frame)
+        return future
+
+    async def request(self, command: str, **fields: object) -> Pdu:
+        """`send`, waiting up to `response_timeout` for the response (else TIMEOUT)."""
+        future = self.send(command, fields)
         try:
-            await self._send(encode(command, sequence, fields))
             async with asyncio.timeout(self._response_timeout):
                 return await future
         except TimeoutError:
             raise ConnectorError(
                 ErrorClass.TIMEOUT, f"no {command}_resp in {self._response_timeout:g} s"
             ) from None
-        finally:
-            self._pending.pop(sequence, None)
 
     async def run(self) -> None:
         """Read PDUs until the connection ends; then every outstanding request fails
@@ -168,6 +198,7 @@ class SmppSession:
             self._answer("enquire_link_resp", pdu.sequence)
         elif pdu.command == "unbind":
             self._answer("unbind_resp", pdu.sequence)
+            self._flush()  # before the close: a closed session writes nothing
             self.close()
         else:
             self._answer("generic_nack", pdu.sequence, ESME_RINVCMDID)
@@ -188,24 +219,14 @@ class SmppSession:
         if not self._closed:
             self._write(encode(command, sequence, status=status))
 
-    async def _send(self, frame: bytes) -> None:
-        if self._closed:
-            raise ConnectorError(ErrorClass.TRANSIENT, "SMPP connection closed")
-        self._writer.write(frame)
-        if self._writer.transport.get_write_buffer_size() < _WRITE_BUFFER_LIMIT:
-            return
-        try:
-            await self._writer.drain()  # the SMSC reads slower than we write: wait for it
-        except ConnectionError as error:
-            self.close()
-            raise ConnectorError(ErrorClass.TRANSIENT, f"SMPP write failed: {error!r}") from error
+    def _forget(self, sequence: int, future: asyncio.Future[Pdu]) -> None:
+        if self._pending.get(sequence) is future:
+            del self._pending[sequence]
 
     def _write(self, frame: bytes) -> None:
-        """Queues the PDU for one write at the end of this turn of the event loop.
-
-        With a full window, responses arrive in bursts and every one sends the next submit
-        (and every receipt its deliver_sm_resp) in the same turn; a send() per PDU would
-        cost a system call each, which on a busy bind is most of the connector's time.
+        """Queues an answer for one write at the end of this turn of the event loop:
+        receipts come in bursts, and a system call per deliver_sm_resp would cost more
+        than handling the receipt. (Requests go out at once: their latency is throughput.)
         """
         if not self._outgoing:
             asyncio.get_running_loop().call_soon(self._flush)
@@ -215,7 +236,3 @@ class SmppSession:
         frames, self._outgoing = self._outgoing, []
         if not self._closed:
             self._writer.write(b"".join(frames))
-
-    def _next_sequence(self) -> int:
-        # Sequence numbers run 1..0x7FFFFFFF and then wrap (SMPP 3.4 section 3.2).
-        return (next(self._sequences) - 1) % _MAX_SEQUENCE + 1
