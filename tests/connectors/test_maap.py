@@ -232,6 +232,12 @@ class TestCapability:
         ]
 
 
+class TestFiles:
+    async def test_a_file_is_registered_by_url(self, maap: Maap) -> None:
+        file_id = await maap.connector.upload_file(BOT, "https://cdn.example/a.pdf")
+        assert file_id.startswith("file-")
+
+
 class TestAgentEvents:
     async def test_read_marks_the_users_message_displayed(self, maap: Maap) -> None:
         await maap.connector.agent_event(BOT, HAPPY, "READ", "user-msg-1")

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rcsgate.connectors.maap import SIGNATURE_HEADER, sign
+from rcsgate.simulator.callbacks import post_until_acknowledged
 from rcsgate.simulator.faults import Faults
 from rcsgate.simulator.phones import PhoneEvent, PhoneEventKind, PhoneNetwork, behaviour_of
 
@@ -59,6 +60,7 @@ class MaapSimulator:
             Route(messages, self._guard(self.create), methods=["POST"]),
             Route(messages + "/{mid}/status", self._guard(self.set_status), methods=["PUT"]),
             Route("/bot/v1/{bot}/contactCapabilities", self._guard(self.capabilities)),
+            Route("/bot/v1/{bot}/files", self._guard(self.upload), methods=["POST"]),
         ]
         app = Starlette(routes=routes)
         app.state = self.state
@@ -124,6 +126,13 @@ class MaapSimulator:
             return _error(409, "conflict", "the message was already delivered")
         return JSONResponse({"RCSMessage": {"msgId": mid, "status": "cancelled"}})
 
+    async def upload(self, request: Request) -> Response:
+        """The file is taken by URL; its id can stand for it in later messages."""
+        url = (await request.json()).get("fileUrl")
+        if not url:
+            return _error(400, "invalid", "fileUrl is required")
+        return JSONResponse({"fileId": f"file-{uuid.uuid4().hex[:16]}", "fileUrl": url}, 201)
+
     async def capabilities(self, request: Request) -> Response:
         if not behaviour_of(_digits(request.query_params.get("userContact", ""))).rcs:
             return _error(404, "not_found", "the contact is not RCS-enabled")
@@ -136,19 +145,15 @@ class MaapSimulator:
         return notify
 
     async def notify(self, notification: dict[str, Any]) -> None:
-        """POST one signed notification; failures are counted, not retried."""
+        """POST one signed notification, retried until acknowledged (then counted as lost)."""
         url = self.callback_url
         if not url:
             return
         body = json.dumps(notification).encode()
         headers = {SIGNATURE_HEADER: sign(self.callback_secret, body)}
         headers["Content-Type"] = "application/json"
-        try:
-            response = await self.http.post(url, content=body, headers=headers)
-            response.raise_for_status()
-        except httpx.HTTPError as error:
+        if not await post_until_acknowledged(self.http, url, body, headers):
             self.notifications_failed += 1
-            log.warning("simulator.maap.notify_failed", error=repr(error))
 
     async def user_says(self, msisdn: str, bot: str, text: str) -> None:
         """A user writes to a bot first (tests and the demo)."""

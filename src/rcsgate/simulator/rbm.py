@@ -8,7 +8,6 @@ X-Goog-Signature with the client token.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import uuid
@@ -30,12 +29,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rcsgate.connectors.rbm import push_body, sign
+from rcsgate.simulator.callbacks import post_until_acknowledged
 from rcsgate.simulator.faults import Faults
 from rcsgate.simulator.phones import PhoneEvent, PhoneEventKind, PhoneNetwork, behaviour_of
 
 log = structlog.get_logger(__name__)
-PUSH_ATTEMPTS = 5
-PUSH_BACKOFF_S = 0.2
 FEATURES = [
     "RICHCARD_STANDALONE",
     "RICHCARD_CAROUSEL",
@@ -201,15 +199,8 @@ class RbmSimulator:
             "X-Goog-Signature": sign(self.client_token, data),
             "Content-Type": "application/json",
         }
-        for attempt in range(PUSH_ATTEMPTS):
-            try:
-                response = await self.http.post(self.callback_url, content=body, headers=headers)
-                response.raise_for_status()
-                return
-            except httpx.HTTPError as error:
-                log.warning("simulator.rbm.push_failed", error=repr(error), attempt=attempt + 1)
-                await asyncio.sleep(PUSH_BACKOFF_S * 2**attempt)
-        self.pushes_failed += 1
+        if not await post_until_acknowledged(self.http, self.callback_url, body, headers):
+            self.pushes_failed += 1
 
     async def user_says(self, msisdn: str, agent: str, text: str) -> None:
         """A user writes to an agent first (tests and the demo)."""

@@ -121,6 +121,12 @@ class MaapConnector:
         else:
             raise ValueError(f"unknown agent event {event!r}")
 
+    async def upload_file(self, agent: str, file_url: str) -> str:
+        """Register a file by URL with the operator; its file id."""
+        response = await self._call("POST", f"{_part(agent)}/files", json={"fileUrl": file_url})
+        raise_for_response(response, not_found=ErrorClass.REJECTED)
+        return str(response.json()["fileId"])
+
     def parse_callback(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:
         verify(self._callback_secret, headers, body)
         return to_events(self.name, decode(body))
