@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from rcsgate.kit.cache import TtlCache
+from rcsgate.kit.clock import FakeClock
+from tests.conftest import redis_url
+
+
+async def test_an_entry_lives_as_long_as_asked(clock: FakeClock) -> None:
+    cache = TtlCache(clock)
+    await cache.set("k", {"rcs": True}, 60)
+    assert await cache.get("k") == {"rcs": True}
+    clock.advance(59.9)
+    assert await cache.get("k") == {"rcs": True}
+    clock.advance(0.1)
+    assert await cache.get("k") is None
+
+
+async def test_a_zero_lifetime_keeps_nothing(clock: FakeClock) -> None:
+    cache = TtlCache(clock)
+    await cache.set("k", 1, 0)
+    assert await cache.get("k") is None
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(redis_url() is None, reason="needs RCSGATE_TEST_REDIS_URL")
+async def test_processes_share_entries_through_redis(clock: FakeClock) -> None:
+    namespace = f"test-{uuid.uuid4().hex}"
+    one = TtlCache(clock, redis_url=redis_url(), namespace=namespace)
+    other = TtlCache(clock, redis_url=redis_url(), namespace=namespace)
+    try:
+        await one.set("cap:rbm:a:46700000001", {"rcs": False, "features": []}, 60)
+        assert await other.get("cap:rbm:a:46700000001") == {"rcs": False, "features": []}
+        assert await other.get("cap:rbm:a:46700000002") is None
+    finally:
+        await one.aclose()
+        await other.aclose()
