@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     smpp_window: int = Field(default=10, ge=1, le=1000)
     sms_sender: str = Field(default="rcsgate", description="SMS sender when the agent has none")
     operator_timeout: float = Field(default=10.0, gt=0, description="Seconds per operator call")
+    operator_concurrency: int = Field(
+        default=8,
+        ge=1,
+        description="Calls in flight per HTTP operator; about throughput x round trip (httpx "
+        "costs more CPU per call with a larger pool, so no larger than the round trip needs)",
+    )
     capability_cache_seconds: float = Field(default=3600.0, ge=0)
     dispatch_batch: int = Field(default=200, ge=1, description="Jobs claimed per batch")
     dispatch_workers: int = Field(default=1, ge=0, description="Relay loops per process")

@@ -11,8 +11,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import httpx
-
 from rcsgate.config import Settings
 from rcsgate.connectors.base import EventSink
 from rcsgate.connectors.maap import MaapConnector
@@ -40,7 +38,8 @@ def build_operators(settings: Settings, sink: EventSink) -> Operators:
             tokens,
             settings.rbm_client_token,
             base_url=settings.rbm_base_url,
-            http=httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=200)),
+            timeout=timeout,
+            max_in_flight=settings.operator_concurrency,
         )
     if settings.maap_base_url:
         operators.rcs["maap"] = MaapConnector(

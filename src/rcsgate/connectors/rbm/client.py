@@ -39,13 +39,18 @@ class RbmConnector:
         http: httpx.AsyncClient | None = None,
         timeout: float = 10.0,
         capability_concurrency: int = 20,
+        max_in_flight: int = 8,
     ) -> None:
         self.name = name
         self._tokens = tokens
         self._client_token = client_token
         self._base = base_url.rstrip("/")
         self._own_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        limits = httpx.Limits(max_connections=max_in_flight)
+        self._http = http or httpx.AsyncClient(timeout=timeout, limits=limits)
+        # Calls beyond the pool's size wait here, not in httpcore's queue, which grows slow
+        # (every change rescans every waiting request) when hundreds wait.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
         self._capability_slots = asyncio.Semaphore(capability_concurrency)
 
     async def send(
@@ -150,9 +155,10 @@ class RbmConnector:
         """One API call; a refused token (revoked, or expired early) is replaced once."""
         for _ in range(2):
             headers = {"Authorization": f"Bearer {await self._tokens.token()}"}
-            response = await request(
-                self._http, method, self._base + path, headers=headers, **kwargs
-            )
+            async with self._in_flight:
+                response = await request(
+                    self._http, method, self._base + path, headers=headers, **kwargs
+                )
             if response.status_code != 401:
                 return response
             self._tokens.forget()
