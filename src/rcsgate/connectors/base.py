@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -114,6 +114,16 @@ class InboundEvent:
 
 
 EventSink = Callable[[InboundEvent], Awaitable[None]]
+
+
+def event_time(value: object) -> datetime:
+    """An operator's ISO 8601 timestamp; the time of receipt when it gives none we can read."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            pass
+    return datetime.now(UTC)
 
 
 class RcsConnector(Protocol):

@@ -15,10 +15,15 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-from rcsgate.connectors.base import InboundEvent, InboundKind, ReceiptStatus, SignatureError
+from rcsgate.connectors.base import (
+    InboundEvent,
+    InboundKind,
+    ReceiptStatus,
+    SignatureError,
+    event_time,
+)
 
 SIGNATURE_HEADER = "X-Maap-Signature"
 STATUSES = {
@@ -64,7 +69,7 @@ def to_events(operator: str, notification: Mapping[str, Any]) -> list[InboundEve
     common: Fields = {
         "operator": operator,
         "msisdn": _msisdn(contact.get("userContact")),
-        "at": _time(rcs.get("timestamp")),
+        "at": event_time(rcs.get("timestamp")),
         "agent": notification.get("botId"),
     }
     return read(rcs, common)
@@ -155,12 +160,3 @@ _READERS: dict[str, Callable[[Mapping[str, Any], Fields], list[InboundEvent]]] =
 
 def _msisdn(contact: object) -> str:
     return str(contact or "").removeprefix("tel:").removeprefix("+")
-
-
-def _time(value: object) -> datetime:
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-        except ValueError:
-            pass
-    return datetime.now(UTC)

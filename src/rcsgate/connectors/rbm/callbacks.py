@@ -9,10 +9,15 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-from rcsgate.connectors.base import InboundEvent, InboundKind, ReceiptStatus, SignatureError
+from rcsgate.connectors.base import (
+    InboundEvent,
+    InboundKind,
+    ReceiptStatus,
+    SignatureError,
+    event_time,
+)
 
 STATUS_EVENTS = {
     "DELIVERED": ReceiptStatus.DELIVERED,
@@ -60,7 +65,7 @@ def to_events(operator: str, inner: Mapping[str, Any]) -> list[InboundEvent]:
     common: dict[str, Any] = {
         "operator": operator,
         "msisdn": msisdn,
-        "at": _time(inner.get("sendTime")),
+        "at": event_time(inner.get("sendTime")),
         "agent": inner.get("agentId"),
     }
     kind = inner.get("eventType")
@@ -121,12 +126,3 @@ def _user_message(inner: Mapping[str, Any], common: dict[str, Any]) -> list[Inbo
             InboundEvent(kind=InboundKind.TEXT, event_id=event_id, text=inner["text"], **common)
         ]
     return []  # an event type we do not act on
-
-
-def _time(value: object) -> datetime:
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-        except ValueError:
-            pass
-    return datetime.now(UTC)
