@@ -388,3 +388,16 @@ class TestReceiptsBeforeAnswers:
         await platform.run_jobs()
         await platform.wait_for(message_id, "Delivered")
         assert [s for s, _ in await platform.journey(message_id)] == ["Queued", "Sent", "Delivered"]
+
+
+class TestCapabilityLearning:
+    async def test_a_refused_submit_teaches_the_cache(
+        self, platform: Platform, sender: Sender
+    ) -> None:
+        first = (await send(platform, sender, "46700000002", fallback=FALLBACK))["id"]
+        await platform.run_jobs()
+        second = (await send(platform, sender, "46700000002", fallback=FALLBACK))["id"]
+        await platform.run_jobs()
+        assert first in platform.simulator.rbm.submits  # learnt from RBM's 404...
+        assert second not in platform.simulator.rbm.submits  # ...so straight to SMS
+        await platform.wait_for(second, "Delivered")

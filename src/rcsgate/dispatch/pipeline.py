@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.config import Settings
-from rcsgate.connectors.base import ConnectorError, ErrorClass, RcsConnector
+from rcsgate.connectors.base import Capability, ConnectorError, ErrorClass, RcsConnector
 from rcsgate.content import MessageContent, render_sms
 from rcsgate.content.maap import render_maap
 from rcsgate.content.rbm import rbm_traffic_type, render_rbm
@@ -31,6 +31,7 @@ from rcsgate.messages.state import Step
 
 SENDABLE = frozenset({"Scheduled", "Queued"})
 SMS_AFTER = frozenset({"Expired", "Revoked"})
+NO_RCS = "the recipient cannot receive RCS"
 
 
 @dataclass
@@ -76,12 +77,12 @@ class Pipeline:
         connector = self.operators.rcs_for(message.launched)
         if connector is None:
             return await self._no_rcs(job, message, "no RCS operator for the agent", effects)
-        try:
-            capable = await self.capabilities.lookup(connector, message.agent_id, message.recipient)
-        except ConnectorError as error:
-            return self._failed(job, message, error, "RCS", connector.name, effects)
-        if not capable.rcs:
-            return await self._no_rcs(job, message, "the recipient cannot receive RCS", effects)
+        # No capability lookup before a send (operators rate-limit them, and the send answers
+        # the same question): a cached "no RCS" routes at once; otherwise the submit's 404
+        # teaches the cache.
+        known = await self.capabilities.cached(connector, message.agent_id, message.recipient)
+        if known is not None and not known.rcs:
+            return await self._no_rcs(job, message, NO_RCS, effects)
         return await self._submit_rcs(job, message, connector, effects)
 
     async def _submit_rcs(
@@ -99,7 +100,10 @@ class Pipeline:
             )
         except ConnectorError as error:
             if error.error_class is ErrorClass.UNREACHABLE:
-                return await self._no_rcs(job, message, error.reason, effects)
+                await self.capabilities.remember(
+                    connector, message.agent_id, Capability(message.recipient, rcs=False)
+                )
+                return await self._no_rcs(job, message, NO_RCS, effects)
             return self._failed(job, message, error, "RCS", connector.name, effects)
         # The step is dated when the submit began, so a receipt that beat the submit's answer
         # still follows it in the journey.

@@ -55,13 +55,21 @@ class Capabilities:
     seconds: float
 
     async def lookup(self, connector: RcsConnector, agent: str, msisdn: str) -> CapabilityAnswer:
-        key = f"cap:{connector.name}:{agent}:{msisdn}"
-        cached = await self.cache.get(key)
+        """From the cache, else asked of the operator (and cached)."""
+        cached = await self.cached(connector, agent, msisdn)
         if cached is not None:
-            return CapabilityAnswer(
-                msisdn, cached["rcs"], tuple(cached["features"]), "Cache", cached["checked"]
-            )
+            return cached
         return await self.remember(connector, agent, await connector.capability(agent, msisdn))
+
+    async def cached(
+        self, connector: RcsConnector, agent: str, msisdn: str
+    ) -> CapabilityAnswer | None:
+        found = await self.cache.get(f"cap:{connector.name}:{agent}:{msisdn}")
+        if found is None:
+            return None
+        return CapabilityAnswer(
+            msisdn, found["rcs"], tuple(found["features"]), "Cache", found["checked"]
+        )
 
     async def remember(
         self, connector: RcsConnector, agent: str, capability: Capability
