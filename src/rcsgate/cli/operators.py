@@ -75,13 +75,21 @@ def simulator(
     callback_base: Annotated[
         str, typer.Option(help="rcsgate's base URL for operator callbacks.")
     ] = "https://127.0.0.1:8443",
+    delay_scale: Annotated[
+        float, typer.Option(help="Phone delays are multiplied by this (0: at once).")
+    ] = 1.0,
     data_dir: DataDir = None,
 ) -> None:
     """Run the operator simulator alone; prints the RCSGATE_* settings that reach it."""
     settings = settings_from(data_dir=data_dir)
 
     async def main() -> None:
-        sim = Simulator(http_port=http_port, smpp_port=smpp_port, callback_base=callback_base)
+        sim = Simulator(
+            http_port=http_port,
+            smpp_port=smpp_port,
+            callback_base=callback_base,
+            delay_scale=delay_scale,
+        )
         await sim.start()
         try:
             env = _env_lines(sim, settings.data_dir)

@@ -127,7 +127,10 @@ class Effects:
 
     async def write(self, session: AsyncSession, clock: Clock) -> None:
         groups: dict[tuple[str, bool], list[Step]] = defaultdict(list)
-        for step in self.steps:
+        # Rows are locked in message-id order here and in the receipts' transactions, so the
+        # two never wait on each other in a cycle (a deadlock PostgreSQL would break by
+        # failing one of them).
+        for step in sorted(self.steps, key=lambda s: s.message_id):
             groups[(step.status, step.new_attempt)].append(step)
         for steps in groups.values():
             await record_many(session, steps)

@@ -51,10 +51,13 @@ class Receipts:
         await self._commits.submit(events)
 
     async def _write(self, callbacks: list[Sequence[InboundEvent]]) -> None:
+        events = [event for group in callbacks for event in group]
+        # Receipts in the order of the messages they name (the order dispatch writes in, so
+        # the two never deadlock), each message's own receipts still in arrival order.
+        events.sort(key=lambda e: (e.kind is not InboundKind.STATUS, e.ref or ""))
         async with self.sessionmaker.begin() as session:
-            for events in callbacks:
-                for event in events:
-                    await self._apply(session, event)
+            for event in events:
+                await self._apply(session, event)
 
     async def sink(self, event: InboundEvent) -> None:
         await self.handle([event])

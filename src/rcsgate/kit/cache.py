@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from rcsgate.kit.clock import Clock
 
@@ -18,7 +18,12 @@ class TtlCache:
     ) -> None:
         self._clock = clock
         self._namespace = namespace
-        self._redis: Redis | None = Redis.from_url(redis_url) if redis_url else None
+        self._redis: Redis | None = None
+        if redis_url:
+            # A dispatch batch looks up hundreds of entries at once: callers wait for a
+            # connection instead of failing when the pool is busy.
+            pool = BlockingConnectionPool.from_url(redis_url, max_connections=32, timeout=10)
+            self._redis = Redis(connection_pool=pool)
         self._local: dict[str, tuple[datetime, Any]] = {}
 
     async def get(self, key: str) -> Any | None:
