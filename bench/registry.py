@@ -18,6 +18,7 @@ BENCHMARK_MODULES = (
     "bench.bulk_bundle",
     "bench.list_deep",
     "bench.smpp_window",
+    "bench.pipeline",
 )
 
 BenchFunction: TypeAlias = Callable[[Options], BenchResult | Awaitable[BenchResult]]
