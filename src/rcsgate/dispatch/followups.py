@@ -9,7 +9,7 @@ revoke the operator refuses means the RCS message was delivered, and no SMS is s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.config import Settings
 from rcsgate.connectors.base import ConnectorError
-from rcsgate.dispatch.outgoing import Effects, Outgoing, load_outgoing
+from rcsgate.dispatch.outgoing import Effects, MessageAction, Outgoing, per_message
 from rcsgate.dispatch.policy import retry_at
 from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
 from rcsgate.dispatch.routing import Operators
@@ -26,7 +26,6 @@ from rcsgate.messages.state import Step
 from rcsgate.models import Conversation, Message, MessageRef
 
 PENDING = frozenset({"Scheduled", "Queued"})
-Action = Callable[[ClaimedJob, Outgoing, Effects], Awaitable[Outcome]]
 
 
 @dataclass
@@ -45,23 +44,10 @@ class FollowUps:
     async def fallback_check(self, jobs: Sequence[ClaimedJob]) -> list[Outcome]:
         return await self._each(jobs, self._fallback_check)
 
-    async def _each(self, jobs: Sequence[ClaimedJob], action: Action) -> list[Outcome]:
-        ids = [str(j.payload["messageId"]) for j in jobs]
-        async with self.sessionmaker() as session:
-            found = await load_outgoing(session, ids, self.settings.operators)
-        effects = [Effects() for _ in jobs]
-        outcomes = await asyncio.gather(
-            *(
-                action(job, found[mid], fx) if mid in found else _done()
-                for job, mid, fx in zip(jobs, ids, effects, strict=True)
-            )
+    async def _each(self, jobs: Sequence[ClaimedJob], action: MessageAction) -> list[Outcome]:
+        return await per_message(
+            self.sessionmaker, self.clock, self.settings.operators, jobs, action
         )
-        merged = Effects()
-        for fx in effects:
-            merged.merge(fx)
-        async with self.sessionmaker.begin() as session:
-            await merged.write(session, self.clock)
-        return list(outcomes)
 
     async def _revoke(self, job: ClaimedJob, message: Outgoing, effects: Effects) -> Outcome:
         now = self.clock.now()
@@ -167,10 +153,6 @@ class FollowUps:
             at = retry_at(error, job.attempts, self.clock.now())
             return Retry(at, error.reason) if at else Dead(error.reason)
         return DONE
-
-
-async def _done() -> Outcome:
-    return DONE
 
 
 async def _event_target(

@@ -3,17 +3,19 @@ effects of a batch (journey steps, follow-up jobs, operator refs) written in one
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.content import MessageContent, fill
 from rcsgate.dispatch.jobs import job_row
+from rcsgate.dispatch.relay import DONE, ClaimedJob, Outcome
 from rcsgate.kit.clock import Clock
 from rcsgate.messages.state import MESSAGES, Step, record_many
 from rcsgate.models import Agent, AgentOperator, Bundle, Job, Message, MessageRef
@@ -145,3 +147,34 @@ class Effects:
                 .values(segments=bindparam("n")),
                 [{"mid": m, "n": n} for m, n in self.segments.items()],
             )
+
+
+MessageAction = Callable[[ClaimedJob, Outgoing, Effects], Awaitable[Outcome]]
+
+
+async def per_message(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    operator_order: Sequence[str],
+    jobs: Sequence[ClaimedJob],
+    action: MessageAction,
+) -> list[Outcome]:
+    """The shape of every message job: load the batch's messages in one query, run `action`
+    on each concurrently (outside any transaction; a job whose message is gone is done), then
+    write every effect in one transaction."""
+    ids = [str(job.payload["messageId"]) for job in jobs]
+    async with sessionmaker() as session:
+        found = await load_outgoing(session, ids, operator_order)
+    effects = Effects()
+    outcomes = await asyncio.gather(
+        *(_act(action, job, found.get(mid), effects) for job, mid in zip(jobs, ids, strict=True))
+    )
+    async with sessionmaker.begin() as session:
+        await effects.write(session, clock)
+    return list(outcomes)
+
+
+async def _act(
+    action: MessageAction, job: ClaimedJob, message: Outgoing | None, effects: Effects
+) -> Outcome:
+    return DONE if message is None else await action(job, message, effects)

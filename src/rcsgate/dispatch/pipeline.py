@@ -9,7 +9,6 @@ RCS submit because our message id is its message id.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +21,7 @@ from rcsgate.connectors.base import Capability, ConnectorError, ErrorClass, RcsC
 from rcsgate.content import MessageContent, render_sms
 from rcsgate.content.maap import render_maap
 from rcsgate.content.rbm import rbm_traffic_type, render_rbm
-from rcsgate.dispatch.outgoing import Effects, Outgoing, load_outgoing
+from rcsgate.dispatch.outgoing import Effects, MessageAction, Outgoing, per_message
 from rcsgate.dispatch.policy import retry_at
 from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
 from rcsgate.dispatch.routing import Capabilities, Operators
@@ -43,37 +42,24 @@ class Pipeline:
     capabilities: Capabilities
 
     async def send_messages(self, jobs: Sequence[ClaimedJob]) -> list[Outcome]:
-        found = await self._load(jobs)
-        results = await asyncio.gather(*(self._send(job, found.get(_mid(job))) for job in jobs))
-        await self._write([effects for _, effects in results])
-        return [outcome for outcome, _ in results]
+        return await self._run(jobs, self._send)
 
     async def send_sms(self, jobs: Sequence[ClaimedJob]) -> list[Outcome]:
         """The SMS attempt of a fallback, queued once the RCS attempt ended Expired/Revoked."""
-        found = await self._load(jobs)
-        results = await asyncio.gather(*(self._fallback(job, found.get(_mid(job))) for job in jobs))
-        await self._write([effects for _, effects in results])
-        return [outcome for outcome, _ in results]
+        return await self._run(jobs, self._fallback)
 
-    async def _load(self, jobs: Sequence[ClaimedJob]) -> dict[str, Outgoing]:
-        async with self.sessionmaker() as session:
-            return await load_outgoing(session, [_mid(j) for j in jobs], self.settings.operators)
+    async def _run(self, jobs: Sequence[ClaimedJob], action: MessageAction) -> list[Outcome]:
+        return await per_message(
+            self.sessionmaker, self.clock, self.settings.operators, jobs, action
+        )
 
-    async def _write(self, all_effects: Sequence[Effects]) -> None:
-        merged = Effects()
-        for effects in all_effects:
-            merged.merge(effects)
-        async with self.sessionmaker.begin() as session:
-            await merged.write(session, self.clock)
-
-    async def _send(self, job: ClaimedJob, message: Outgoing | None) -> tuple[Outcome, Effects]:
-        effects = Effects()
-        if message is None or message.status not in SENDABLE:
-            return DONE, effects  # cancelled, revoked, or already sent by an earlier run
+    async def _send(self, job: ClaimedJob, message: Outgoing, effects: Effects) -> Outcome:
+        if message.status not in SENDABLE:
+            return DONE  # cancelled, revoked, or already sent by an earlier run
         now = self.clock.now()
         if message.expires_at is not None and message.expires_at <= now:
             self._expired(message, now, effects)
-            return DONE, effects
+            return DONE
         connector = self.operators.rcs_for(message.launched)
         if connector is None:
             return await self._no_rcs(job, message, "no RCS operator for the agent", effects)
@@ -87,7 +73,7 @@ class Pipeline:
 
     async def _submit_rcs(
         self, job: ClaimedJob, message: Outgoing, connector: RcsConnector, effects: Effects
-    ) -> tuple[Outcome, Effects]:
+    ) -> Outcome:
         submitted_at = self.clock.now()
         try:
             await connector.send(
@@ -109,7 +95,7 @@ class Pipeline:
         # still follows it in the journey.
         effects.step(Step(message.id, "Sent", "RCS", submitted_at, operator=connector.name))
         self._follow_ups(message, submitted_at, effects)
-        return DONE, effects
+        return DONE
 
     def _follow_ups(self, message: Outgoing, sent_at: datetime, effects: Effects) -> None:
         if message.fallback_after:
@@ -125,27 +111,26 @@ class Pipeline:
 
     async def _no_rcs(
         self, job: ClaimedJob, message: Outgoing, reason: str, effects: Effects
-    ) -> tuple[Outcome, Effects]:
+    ) -> Outcome:
         if not message.sms_fallback:
             now = self.clock.now()
             effects.step(Step(message.id, "Failed", "RCS", now, reason=reason))
-            return DONE, effects
+            return DONE
         return await self._submit_sms(job, message, effects, new_attempt=False)
 
-    async def _fallback(self, job: ClaimedJob, message: Outgoing | None) -> tuple[Outcome, Effects]:
-        effects = Effects()
-        if message is None or message.channel == "SMS" or message.status not in SMS_AFTER:
-            return DONE, effects
+    async def _fallback(self, job: ClaimedJob, message: Outgoing, effects: Effects) -> Outcome:
+        if message.channel == "SMS" or message.status not in SMS_AFTER:
+            return DONE
         return await self._submit_sms(job, message, effects, new_attempt=True)
 
     async def _submit_sms(
         self, job: ClaimedJob, message: Outgoing, effects: Effects, *, new_attempt: bool
-    ) -> tuple[Outcome, Effects]:
+    ) -> Outcome:
         sms = self.operators.sms
         now = self.clock.now()
         if sms is None:
             effects.step(Step(message.id, "Failed", "SMS", now, reason="no SMS route"))
-            return DONE, effects
+            return DONE
         fallback = message.content.fallback
         sender = (fallback and fallback.sms and fallback.sms.sender) or message.sms_sender
         try:
@@ -164,7 +149,7 @@ class Pipeline:
             {"operator": sms.name, "ref": r, "message_id": message.id} for r in submitted.refs
         ]
         effects.segments[message.id] = submitted.segments
-        return DONE, effects
+        return DONE
 
     def _failed(
         self,
@@ -174,17 +159,17 @@ class Pipeline:
         channel: str,
         operator: str,
         effects: Effects,
-    ) -> tuple[Outcome, Effects]:
+    ) -> Outcome:
         now = self.clock.now()
         at = retry_at(error, job.attempts, now)
         if at is not None:
-            return Retry(at, error.reason), effects
+            return Retry(at, error.reason)
         effects.step(
             Step(message.id, "Failed", channel, now, operator=operator, reason=error.reason[:200])
         )
         if error.error_class is ErrorClass.REJECTED:
-            return DONE, effects
-        return Dead(error.reason), effects
+            return DONE
+        return Dead(error.reason)
 
 
 def render_for(operator: str, content: MessageContent) -> dict[str, Any]:
@@ -193,10 +178,6 @@ def render_for(operator: str, content: MessageContent) -> dict[str, Any]:
         stored = content.model_dump(mode="json", by_alias=True, exclude_none=True)
         return render_maap(stored, content.content)
     return render_rbm(content)
-
-
-def _mid(job: ClaimedJob) -> str:
-    return str(job.payload["messageId"])
 
 
 def _remaining(expires_at: datetime | None, now: datetime) -> int | None:
