@@ -27,6 +27,7 @@ from rcsgate.kit.clock import Clock
 from rcsgate.kit.ids import new_id
 from rcsgate.messages.state import Step, record
 from rcsgate.models import Account, Agent, Conversation, Message, MessageRef
+from rcsgate.webhooks import emit as webhooks
 
 log = structlog.get_logger(__name__)
 MATCH_TRIES = 5
@@ -68,9 +69,11 @@ class Receipts:
                 enqueue(session, self.clock, "match_receipt", _payload(event))
         elif event.kind in USER_MESSAGES:
             await store_inbound(session, self.clock, event)
-        else:
-            # typing, subscribe, unsubscribe: customer webhooks carry these (issue 5).
+        else:  # typing, subscribe, unsubscribe
             log.info("operator.user_event", kind=event.kind, operator=event.operator)
+            await webhooks.user_event(
+                session, event.kind.value, event.agent, event.msisdn, event.at, event.operator
+            )
 
     def _soon(self, attempt: int) -> datetime:
         """The submit that will store the ref is usually committing right now: try again at
@@ -155,6 +158,7 @@ async def store_inbound(session: AsyncSession, clock: Clock, event: InboundEvent
         .values(message_count=Conversation.message_count + 1, last_activity_at=now)
         .execution_options(synchronize_session=False)
     )
+    await webhooks.message_inbound(session, message_id)
     return message_id
 
 
@@ -207,6 +211,7 @@ async def _open_conversation(
     )
     session.add(conversation)
     await session.flush()
+    await webhooks.conversations(session, [conversation.id], "conversation.started")
     return conversation
 
 
