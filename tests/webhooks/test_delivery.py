@@ -159,38 +159,6 @@ class TestRetries:
         assert len(failed_ids) > len(set(failed_ids))
         assert {d.status for d in await deliveries(context)} == {"Delivered"}
 
-    async def test_each_attempt_is_recorded_with_its_code_and_time(
-        self,
-        context: AppContext,
-        api: httpx.AsyncClient,
-        sender: Sender,
-        tenant: Tenant,
-        receiver: Receiver,
-        webhook_sender: WebhookSender,
-        clock: FakeClock,
-    ) -> None:
-        await subscribed(context, tenant, receiver)
-        receiver.mode = "down"
-        await new_messages(api, sender, 1)
-        await webhook_sender.run_until_idle()
-        clock.advance(5)
-        receiver.mode = "ok"
-        await webhook_sender.run_until_idle()
-
-        [delivery] = await deliveries(context)
-        async with context.sessionmaker() as session:
-            read = await service.get_delivery(session, tenant.account_id, delivery.id)
-        assert read.status == "Delivered"
-        assert [(a.response_code, a.error) for a in read.attempts or []] == [
-            (503, "HTTP 503"),
-            (204, None),
-        ]
-        assert [a.at for a in read.attempts or []] == [
-            clock.now() - timedelta(seconds=5),
-            clock.now(),
-        ]
-        assert all(a.duration_ms > 0 for a in read.attempts or [])
-
     async def test_three_days_without_success_is_failed(
         self,
         context: AppContext,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -69,14 +70,7 @@ def show_webhook_secret(
     data_dir: DataDir = None,
 ) -> None:
     """Print the secrets that sign now (made on first use)."""
-    settings = settings_from(database_url=database_url, data_dir=data_dir)
-
-    async def work(context: AppContext) -> dict[str, object]:
-        async with context.sessionmaker.begin() as session:
-            found = await webhooks.signing_secrets(session, account)
-            return webhooks.secrets_view(found, context.clock.now())
-
-    _print_secrets(run_with_context(settings, work), as_json)
+    _secrets_command(account, None, as_json, database_url, data_dir)
 
 
 @webhook_secret.command("rotate")
@@ -90,12 +84,26 @@ def rotate_webhook_secret(
     data_dir: DataDir = None,
 ) -> None:
     """Make a new secret; the old one signs beside it until the overlap ends."""
+    _secrets_command(account, timedelta(hours=overlap_hours), as_json, database_url, data_dir)
+
+
+def _secrets_command(
+    account: str,
+    rotate_with_overlap: timedelta | None,
+    as_json: bool,
+    database_url: str | None,
+    data_dir: Path | None,
+) -> None:
     settings = settings_from(database_url=database_url, data_dir=data_dir)
 
     async def work(context: AppContext) -> dict[str, object]:
         async with context.sessionmaker.begin() as session:
-            overlap = timedelta(hours=overlap_hours)
-            found = await webhooks.rotate_secret(session, context.clock, account, overlap)
+            if rotate_with_overlap is None:
+                found = await webhooks.signing_secrets(session, account)
+            else:
+                found = await webhooks.rotate_secret(
+                    session, context.clock, account, rotate_with_overlap
+                )
             return webhooks.secrets_view(found, context.clock.now())
 
     _print_secrets(run_with_context(settings, work), as_json)

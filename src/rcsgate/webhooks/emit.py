@@ -49,16 +49,6 @@ USER_EVENTS = {
     "subscribe": "user.subscribed",
     "unsubscribe": "user.unsubscribed",
 }
-EVENT_TYPES = (
-    "message.status",
-    "message.inbound",
-    "conversation.started",
-    "conversation.closed",
-    "user.typing",
-    "user.subscribed",
-    "user.unsubscribed",
-    "agent.status",
-)
 ENDPOINTS = cast(Table, WebhookEndpoint.__table__)
 DELIVERIES = cast(Table, WebhookDelivery.__table__)
 
