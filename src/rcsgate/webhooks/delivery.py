@@ -275,33 +275,32 @@ class WebhookSender:
         return Result(due, at, code, round(duration, 3), error)
 
     async def _settle(self, endpoint: Endpoint, results: Sequence[Result]) -> None:
-        """Record the round: every attempt, each delivery's state, the endpoint's backoff,
-        and its release, in one transaction."""
+        """Record the round: the endpoint's backoff and its release, every attempt, each
+        delivery's state, in one transaction. The endpoint row is written first, as a
+        redelivery does, so the two never wait on each other in a cycle."""
         now = self.clock.now()
         failed = any(not r.ok and not r.final for r in results)
+        failures = endpoint.failures + 1 if failed else 0
+        retry_at = now + timedelta(seconds=self.backoff.delay(failures)) if failed else None
+        E = WebhookEndpoint
         async with self.sessionmaker.begin() as session:
-            await session.execute(
-                insert(WebhookAttempt), [_attempt_row(r, endpoint.url) for r in results]
-            )
-            await session.execute(_mark, [_mark_values(r) for r in results])
-            E = WebhookEndpoint
-            if failed:
-                failures = endpoint.failures + 1
-                retry_at = now + timedelta(seconds=self.backoff.delay(failures))
-                await _give_up(session, endpoint.id, now)
-            else:
-                failures, retry_at = 0, None
             await session.execute(
                 update(E)
                 .where(E.id == endpoint.id, E.locked_by == self.name)
                 .values(failures=failures, retry_at=retry_at, locked_by=None, locked_until=now)
             )
-        if failed:
+            await session.execute(
+                insert(WebhookAttempt), [_attempt_row(r, endpoint.url) for r in results]
+            )
+            await session.execute(_mark, [_mark_values(r) for r in results])
+            if failed:
+                await _give_up(session, endpoint.id, now)
+        if retry_at is not None:
             log.info(
                 "webhooks.endpoint_backoff",
                 endpoint=endpoint.id,
                 failures=failures,
-                retry_at=isoformat_z(retry_at) if retry_at else None,
+                retry_at=isoformat_z(retry_at),
             )
 
     async def _release(self, endpoint: Endpoint) -> None:
