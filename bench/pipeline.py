@@ -17,10 +17,9 @@ BENCH_PIPELINE_MODE picks the layout:
 
 Phases, each on a fresh database and freshly started processes (no backlog carries over):
 1. baseline: the simulator alone (`rcsgate simulator`, its pushes going to a bare sink that
-   answers 200, callback_sink.py) driven by a plain httpx loop with the connector's concurrency
-   (200 connections, one dispatch batch) submitting exactly as RbmConnector.send does: RBM
-   submits per second, the ceiling of that HTTP leg here. Again with 16 connections for
-   context (httpx's pool costs O(connections) per request, encode/httpcore#1035).
+   answers 200, callback_sink.py) driven by a plain loop of the connector's HTTP client
+   (kit/http.py) with the connector's calls in flight, submitting exactly as RbmConnector.send
+   does: RBM submits per second, the ceiling of that HTTP leg here.
 2. sustained: bundles of 100 every 100 ms (1,000 msg/s offered), open loop, for warm-up +
    duration. Figure: messages that reached Delivered (status Delivered or Read) per second over
    the measured window, from `messages` at the window's start and end; the Queued backlog is
@@ -79,7 +78,9 @@ from bench.servers import (
     venv_script,
 )
 from bench.wrk import WrkRun, run_wrk
+from rcsgate.config import Settings
 from rcsgate.connectors.rbm import TokenSource
+from rcsgate.kit.http import http_client
 from rcsgate.kit.ids import new_id
 from rcsgate.kit.tls import ensure_self_signed
 from rcsgate.simulator.phones import TEST_NUMBERS, behaviour_of
@@ -99,12 +100,9 @@ LOW_DURATION = 30.0
 TARGET_RATE = 1_000.0
 TARGET_P99_MS = 250.0
 BACKLOG_GROWTH_LIMIT = 0.01  # of the offered rate: more than that, per second, is not sustained
-BASELINE_CONCURRENCY = 200  # RbmConnector's connection limit, and one dispatch batch
+# The connector's calls in flight (RCSGATE_OPERATOR_CONCURRENCY's default).
+BASELINE_CONCURRENCY = Settings.model_fields["operator_concurrency"].get_default()
 BASELINE_FAILURES_TOLERATED = 0.02
-# httpx's pool costs O(connections) per request (encode/httpcore#1035): the same bare submits
-# with few connections show how much of the baseline is the client's pool.
-SMALL_CONCURRENCY = 16
-SMALL_DURATION = 10.0
 CLIENT_CONNECTIONS = 32
 CLIENT_TIMEOUT = 120.0
 SAMPLE_EVERY = 1.0
@@ -766,12 +764,10 @@ async def _drive_simulator(
             elif counting:
                 done.append(time.perf_counter() - started)
 
-    async with httpx.AsyncClient(
-        base_url=simulator.rbm_base_url,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=CLIENT_TIMEOUT,
-        limits=httpx.Limits(max_connections=concurrency),
-    ) as client:
+    client = http_client(timeout=CLIENT_TIMEOUT, max_connections=concurrency)
+    client.base_url = httpx.URL(simulator.rbm_base_url)
+    client.headers["Authorization"] = f"Bearer {token}"
+    async with client:
         loops = [asyncio.create_task(submitter(client)) for _ in range(concurrency)]
         await asyncio.sleep(warmup)
         counting = True
@@ -820,16 +816,9 @@ def pipeline(options: Options) -> BenchResult:
         raise BenchError(f"{MODE_ENV}={mode!r}: use one of {', '.join(MODES)}")
     with tempfile.TemporaryDirectory(prefix="rcsgate-bench-") as tmp:
         root = Path(tmp)
-        _progress(f"baseline: httpx x {BASELINE_CONCURRENCY} -> `rcsgate simulator`")
+        _progress(f"baseline: {BASELINE_CONCURRENCY} submits in flight -> `rcsgate simulator`")
         baseline = baseline_phase(
             root / "baseline", BASELINE_CONCURRENCY, options.warmup, options.duration
-        )
-        _progress(f"baseline: httpx x {SMALL_CONCURRENCY} -> `rcsgate simulator`")
-        small = baseline_phase(
-            root / "baseline-small",
-            SMALL_CONCURRENCY,
-            options.warmup,
-            min(options.duration, SMALL_DURATION),
         )
         _progress(f"sustained: {SUSTAINED_RATE:,} msg/s offered in bundles ({mode})")
         with rig(mode, root / "sustained") as deployment:
@@ -864,7 +853,7 @@ def pipeline(options: Options) -> BenchResult:
             single = single_phase(deployment, options)
             deployment.check_alive()
             database = deployment.database
-    return _result(mode, options, (baseline, small), sustained, (latency, low), single, database)
+    return _result(mode, options, baseline, sustained, (latency, low), single, database)
 
 
 def _progress(text: str) -> None:
@@ -874,13 +863,12 @@ def _progress(text: str) -> None:
 def _result(
     mode: str,
     options: Options,
-    baselines: tuple[BaselineRun, BaselineRun],
+    baseline: BaselineRun,
     sustained: BundlePhase,
     latencies: tuple[BundlePhase, BundlePhase],
     single: SinglePhase,
     database: Database,
 ) -> BenchResult:
-    baseline, small = baselines
     bare = baseline.submits_per_s
     held = sustained.window
     latency, low = latencies
@@ -903,10 +891,6 @@ def _result(
         "baseline_submit_p99_ms": round(baseline.p99_ms, 1),
         "baseline_concurrency": BASELINE_CONCURRENCY,
         **{f"baseline_cpu_{k.replace(' ', '_')}_pct": v for k, v in baseline.cpu.items()},
-        "baseline_small_concurrency": SMALL_CONCURRENCY,
-        "baseline_small_submits_per_s": round(small.submits_per_s, 1),
-        "baseline_small_submit_p99_ms": round(small.p99_ms, 1),
-        **{f"baseline_small_cpu_{k.replace(' ', '_')}_pct": v for k, v in small.cpu.items()},
         **held.details("sustained"),
         "sustained_bundle_post_p50_ms": _ms(sustained.offer.post_seconds, 50),
         "sustained_bundle_post_p99_ms": _ms(sustained.offer.post_seconds, 99),
@@ -945,8 +929,8 @@ def _result(
             f"{layout}; {_describe(tuning())}; TLS, 1 uvicorn worker, PostgreSQL (fresh per "
             "phase) + Redis; "
             f"{options.duration:g} s after {options.warmup:g} s warm-up per phase; baseline: "
-            f"httpx x {BASELINE_CONCURRENCY} connections -> `rcsgate simulator` (pushes to a "
-            f"bare sink); {os.cpu_count()} CPUs, same host"
+            f"the connector's client, {BASELINE_CONCURRENCY} in flight -> `rcsgate simulator` "
+            f"(pushes to a bare sink); {os.cpu_count()} CPUs, same host"
         ),
         measures=(
             Measure(

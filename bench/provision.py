@@ -19,7 +19,7 @@ from bench.servers import Tls, venv_script
 
 CLI_TIMEOUT = 60.0
 # Quiet servers: logging every request would be measured too.
-SERVER_ENV = {"RCSGATE_LOG_LEVEL": "WARNING"}
+SERVER_ENV = {"RCSGATE_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING")}
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from bench.servers import free_port, running, uvicorn_command
 from rcsgate.accounts.service import create_account
 from rcsgate.kit.clock import SystemClock
 from rcsgate.kit.db import create_engine, create_sessionmaker
+from rcsgate.kit.http import http_client
 from rcsgate.kit.ids import new_id
 from rcsgate.kit.migrations import upgrade_database
 from rcsgate.models import WebhookDelivery
@@ -49,6 +50,7 @@ from rcsgate.webhooks.repository import WebhookRepository
 EVENTS_PER_SECOND_TARGET = 1000.0
 STATUSES = ("Sent", "Delivered", "Read", "Read")
 IN_FLIGHT = int(os.environ.get("BENCH_WEBHOOKS_IN_FLIGHT", "16"))
+BATCH = int(os.environ.get("BENCH_WEBHOOKS_BATCH", "200"))
 WARMUP_EVENTS = 400
 
 
@@ -108,7 +110,7 @@ async def _measure(data_dir: Path, url: str, events: int) -> tuple[Run, Run]:
             await WebhookRepository(session).signing_secrets(account_id)  # made before timing
         async with _client() as client:
             sender = WebhookSender(
-                sessionmaker, clock, client, allow_private=True, in_flight=IN_FLIGHT
+                sessionmaker, clock, client, allow_private=True, in_flight=IN_FLIGHT, batch_size=BATCH
             )
             await _queue(sessionmaker, account_id, url, WARMUP_EVENTS)
             await sender.run_until_idle()
@@ -130,9 +132,8 @@ async def _measure(data_dir: Path, url: str, events: int) -> tuple[Run, Run]:
 
 
 def _client() -> httpx.AsyncClient:
-    # As webhooks.delivery.webhook_client builds it.
-    limits = httpx.Limits(max_connections=IN_FLIGHT * 2, max_keepalive_connections=IN_FLIGHT * 2)
-    return httpx.AsyncClient(limits=limits, timeout=10.0, follow_redirects=False)
+    """The client webhooks.delivery.webhook_client makes (kit.http), for both sides."""
+    return http_client(timeout=10.0, max_connections=IN_FLIGHT * 2)
 
 
 async def _queue(

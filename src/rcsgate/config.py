@@ -86,10 +86,10 @@ class Settings(BaseSettings):
     sms_sender: str = Field(default="rcsgate", description="SMS sender when the agent has none")
     operator_timeout: float = Field(default=10.0, gt=0, description="Seconds per operator call")
     operator_concurrency: int = Field(
-        default=8,
+        default=32,
         ge=1,
-        description="Calls in flight per HTTP operator; about throughput x round trip (httpx "
-        "costs more CPU per call with a larger pool, so no larger than the round trip needs)",
+        description="Calls in flight per HTTP operator; at least throughput x round trip, "
+        "since a batch waits for its slowest send",
     )
     capability_cache_seconds: float = Field(default=3600.0, ge=0)
     dispatch_batch: int = Field(default=200, ge=1, description="Jobs claimed per batch")

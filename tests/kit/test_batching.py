@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
-from rcsgate.kit.batching import GroupCommit
+from rcsgate.kit.batching import Batcher, GroupCommit
 
 
 class Store:
@@ -64,3 +64,16 @@ async def test_a_lone_caller_is_written_at_once() -> None:
     store = Store()
     await GroupCommit(store.write).submit(7)
     assert store.writes == [[7]]
+
+
+async def test_each_caller_gets_its_own_result() -> None:
+    calls: list[list[int]] = []
+
+    async def double(items: list[int]) -> list[int]:
+        calls.append(items)
+        return [2 * item for item in items]
+
+    batcher: Batcher[int, int] = Batcher(double)
+    results = await asyncio.gather(*(batcher.submit(n) for n in range(5)))
+    assert results == [0, 2, 4, 6, 8]
+    assert calls == [[0, 1, 2, 3, 4]]

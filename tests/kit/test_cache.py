@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -38,3 +39,24 @@ async def test_processes_share_entries_through_redis(clock: FakeClock) -> None:
     finally:
         await one.aclose()
         await other.aclose()
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(redis_url() is None, reason="needs RCSGATE_TEST_REDIS_URL")
+async def test_lookups_made_together_share_one_round_trip(clock: FakeClock) -> None:
+    cache = TtlCache(clock, redis_url=redis_url(), namespace=f"test-{uuid.uuid4().hex}")
+    try:
+        await cache.set("a", 1, 60)
+        await cache.set("c", 3, 60)
+        commands: list[str] = []
+        execute = cache._redis.execute_command  # type: ignore[union-attr]
+
+        async def counted(*args: object, **options: object) -> object:
+            commands.append(str(args[0]))
+            return await execute(*args, **options)
+
+        cache._redis.execute_command = counted  # type: ignore[method-assign,union-attr]
+        assert await asyncio.gather(*(cache.get(k) for k in "abc")) == [1, None, 3]
+        assert commands == ["MGET"]
+    finally:
+        await cache.aclose()

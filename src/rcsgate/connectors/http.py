@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from rcsgate.connectors.base import ConnectorError, ErrorClass
+from rcsgate.kit.http import timed_out
 
 
 def retry_after(response: httpx.Response) -> float | None:
@@ -38,7 +39,6 @@ async def request(
     """One request with transport failures mapped: timeouts to TIMEOUT, the rest TRANSIENT."""
     try:
         return await client.request(method, url, **kwargs)  # type: ignore[arg-type]
-    except httpx.TimeoutException as error:
-        raise ConnectorError(ErrorClass.TIMEOUT, f"{method} {url}: {error!r}") from error
     except httpx.TransportError as error:
-        raise ConnectorError(ErrorClass.TRANSIENT, f"{method} {url}: {error!r}") from error
+        error_class = ErrorClass.TIMEOUT if timed_out(error) else ErrorClass.TRANSIENT
+        raise ConnectorError(error_class, f"{method} {url}: {error!r}") from error

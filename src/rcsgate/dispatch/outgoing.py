@@ -17,7 +17,7 @@ from rcsgate.content import MessageContent, fill
 from rcsgate.dispatch.jobs import job_row
 from rcsgate.dispatch.relay import DONE, ClaimedJob, Outcome
 from rcsgate.kit.clock import Clock
-from rcsgate.messages.state import MESSAGES, Step, record_many
+from rcsgate.messages.state import MESSAGES, Step, record_steps
 from rcsgate.models import Agent, AgentOperator, Bundle, Job, Message, MessageRef
 
 
@@ -128,14 +128,7 @@ class Effects:
         self.segments.update(other.segments)
 
     async def write(self, session: AsyncSession, clock: Clock) -> None:
-        groups: dict[tuple[str, bool], list[Step]] = defaultdict(list)
-        # Rows are locked in message-id order here and in the receipts' transactions, so the
-        # two never wait on each other in a cycle (a deadlock PostgreSQL would break by
-        # failing one of them).
-        for step in sorted(self.steps, key=lambda s: s.message_id):
-            groups[(step.status, step.new_attempt)].append(step)
-        for steps in groups.values():
-            await record_many(session, steps)
+        await record_steps(session, self.steps)
         if self.jobs:
             await session.execute(insert(Job), [job_row(clock, *job) for job in self.jobs])
         if self.refs:

@@ -25,7 +25,7 @@ from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
 from rcsgate.kit.batching import GroupCommit
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.ids import new_id
-from rcsgate.messages.state import Step, record
+from rcsgate.messages.state import Step, advances, record_steps
 from rcsgate.models import Account, Agent, Conversation, Message, MessageRef
 from rcsgate.webhooks import emit as webhooks
 
@@ -53,27 +53,28 @@ class Receipts:
 
     async def _write(self, callbacks: list[Sequence[InboundEvent]]) -> None:
         events = [event for group in callbacks for event in group]
-        # Receipts in the order of the messages they name (the order dispatch writes in, so
-        # the two never deadlock), each message's own receipts still in arrival order.
-        events.sort(key=lambda e: (e.kind is not InboundKind.STATUS, e.ref or ""))
+        receipts = [event for event in events if event.kind is InboundKind.STATUS]
         async with self.sessionmaker.begin() as session:
+            matched = await apply_statuses(session, receipts)
+            for event, found in zip(receipts, matched, strict=True):
+                if not found:
+                    enqueue(session, self.clock, "match_receipt", _payload(event))
             for event in events:
-                await self._apply(session, event)
+                if event.kind in USER_MESSAGES:
+                    await store_inbound(session, self.clock, event)
+                elif event.kind is not InboundKind.STATUS:  # typing, subscribe, unsubscribe
+                    log.info("operator.user_event", kind=event.kind, operator=event.operator)
+                    await webhooks.user_event(
+                        session,
+                        event.kind.value,
+                        event.agent,
+                        event.msisdn,
+                        event.at,
+                        event.operator,
+                    )
 
     async def sink(self, event: InboundEvent) -> None:
         await self.handle([event])
-
-    async def _apply(self, session: AsyncSession, event: InboundEvent) -> None:
-        if event.kind is InboundKind.STATUS:
-            if not await apply_status(session, event):
-                enqueue(session, self.clock, "match_receipt", _payload(event))
-        elif event.kind in USER_MESSAGES:
-            await store_inbound(session, self.clock, event)
-        else:  # typing, subscribe, unsubscribe
-            log.info("operator.user_event", kind=event.kind, operator=event.operator)
-            await webhooks.user_event(
-                session, event.kind.value, event.agent, event.msisdn, event.at, event.operator
-            )
 
     def _soon(self, attempt: int) -> datetime:
         """The submit that will store the ref is usually committing right now: try again at
@@ -84,9 +85,9 @@ class Receipts:
         """Receipts that arrived before their SMS submit returned, tried again."""
         outcomes: list[Outcome] = []
         async with self.sessionmaker.begin() as session:
-            for job in jobs:
-                matched = await apply_status(session, _event(job.payload))
-                if matched:
+            matched = await apply_statuses(session, [_event(job.payload) for job in jobs])
+            for job, found in zip(jobs, matched, strict=True):
+                if found:
                     outcomes.append(DONE)
                 elif job.attempts >= MATCH_TRIES:
                     outcomes.append(Dead("no message has this operator id"))
@@ -95,44 +96,69 @@ class Receipts:
         return outcomes
 
 
-async def apply_status(session: AsyncSession, event: InboundEvent) -> bool:
-    """Record a receipt on its message; False when no message has that id (yet). A repeat of
-    the status the message already has (operators deliver callbacks at least once) is
-    dropped rather than written into the journey again."""
-    assert event.status is not None
-    target = await _receipt_target(session, event)
-    if target is None:
-        return False
-    message_id, channel, current = target
-    if current == event.status.value:
-        return True
-    reason = event.reason
-    if reason is None and event.status is ReceiptStatus.EXPIRED:
-        reason = "expired at the operator"
-    step = Step(message_id, event.status.value, channel, event.at, event.operator, reason)
-    await record(session, step)
-    return True
-
-
-async def _receipt_target(
-    session: AsyncSession, event: InboundEvent
-) -> tuple[str, str, str] | None:
-    """(message id, channel of the receipt, current status) of the message a receipt names."""
-    if event.ref is None:
-        return None
-    row = (
-        await session.execute(
-            select(Message.id, Message.status)
-            .join(MessageRef, MessageRef.message_id == Message.id)
-            .where(MessageRef.operator == event.operator, MessageRef.ref == event.ref)
+async def apply_statuses(session: AsyncSession, events: Sequence[InboundEvent]) -> list[bool]:
+    """Record receipts on their messages, a few statements for the whole batch; for each
+    receipt, whether a message has its id (yet). A repeat of a status the message already has
+    (operators deliver callbacks at least once) is dropped rather than written into the
+    journey again."""
+    targets = await _receipt_targets(session, events)
+    current = {message_id: status for message_id, _, status in targets.values()}
+    steps: list[Step] = []
+    for event in events:
+        target = targets.get((event.operator, event.ref))
+        assert event.status is not None
+        if target is None or current[target[0]] == event.status.value:
+            continue
+        message_id, channel, _ = target
+        if advances(current[message_id], event.status.value):
+            current[message_id] = event.status.value
+        reason = event.reason
+        if reason is None and event.status is ReceiptStatus.EXPIRED:
+            reason = "expired at the operator"
+        steps.append(
+            Step(message_id, event.status.value, channel, event.at, event.operator, reason)
         )
-    ).first()
-    if row is not None:
-        return row[0], "SMS", row[1]
-    own = (
-        await session.execute(select(Message.id, Message.status).where(Message.id == event.ref))
-    ).first()
-    return (own[0], "RCS", own[1]) if own is not None else None
+    await record_steps(session, steps)
+    return [(event.operator, event.ref) in targets for event in events]
+
+
+async def _receipt_targets(
+    session: AsyncSession, events: Sequence[InboundEvent]
+) -> dict[tuple[str, str | None], tuple[str, str, str]]:
+    """(message id, channel of the receipt, current status) by the (operator, ref) a receipt
+    names: an SMSC's id through `message_refs` (SMS), else our own message id (RCS). The
+    messages are locked in id order, the order dispatch locks them in, so the two never wait
+    on each other in a cycle."""
+    refs = sorted({event.ref for event in events if event.ref is not None})
+    if not refs:
+        return {}
+    by_ref = (
+        await session.execute(
+            select(MessageRef.operator, MessageRef.ref, MessageRef.message_id).where(
+                MessageRef.ref.in_(refs)
+            )
+        )
+    ).all()
+    ids = sorted({*refs, *(row.message_id for row in by_ref)})
+    statuses = dict(
+        (
+            await session.execute(
+                select(Message.id, Message.status)
+                .where(Message.id.in_(ids))
+                .order_by(Message.id)
+                .with_for_update()
+            )
+        ).all()
+    )
+    targets: dict[tuple[str, str | None], tuple[str, str, str]] = {}
+    for operator, ref, message_id in by_ref:
+        if message_id in statuses:
+            targets[(operator, ref)] = (message_id, "SMS", statuses[message_id])
+    for event in events:
+        key = (event.operator, event.ref)
+        if key not in targets and event.ref in statuses:
+            targets[key] = (event.ref, "RCS", statuses[event.ref])
+    return targets
 
 
 async def store_inbound(session: AsyncSession, clock: Clock, event: InboundEvent) -> str | None:
@@ -266,4 +292,4 @@ def _event(payload: dict[str, Any]) -> InboundEvent:
     return InboundEvent(**data)
 
 
-__all__ = ["Receipts", "apply_status", "store_inbound"]
+__all__ = ["Receipts", "apply_statuses", "store_inbound"]

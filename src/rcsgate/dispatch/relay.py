@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -107,14 +108,24 @@ class Relay:
 
     async def run_once(self) -> int:
         """Claim one batch and run it; the number of jobs claimed."""
+        started = time.perf_counter()
         jobs = await self.claim()
         if not jobs:
             return 0
+        claimed = time.perf_counter()
         by_kind: dict[str, list[ClaimedJob]] = defaultdict(list)
         for job in jobs:
             by_kind[job.kind].append(job)
         results = await asyncio.gather(*(self._run_kind(k, js) for k, js in by_kind.items()))
+        handled = time.perf_counter()
         await self.settle([pair for result in results for pair in result])
+        log.debug(
+            "relay.batch",
+            jobs={kind: len(js) for kind, js in by_kind.items()},
+            claim_ms=round(1000 * (claimed - started), 1),
+            handle_ms=round(1000 * (handled - claimed), 1),
+            settle_ms=round(1000 * (time.perf_counter() - handled), 1),
+        )
         return len(jobs)
 
     async def run_until_idle(self, max_batches: int = 1000) -> int:

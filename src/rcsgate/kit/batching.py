@@ -1,54 +1,69 @@
-"""Group commit: callers that arrive while a batch is being written wait for the next one,
-which writes all of them in one transaction. Each caller returns only once its own items are
-committed, so an acknowledgement still means "stored"; under load, transactions carry many
-items instead of one each.
+"""Callers that arrive together share one round trip.
 
-If a batch fails, its items are retried one by one, so one bad item fails only its caller.
+`Batcher`: calls made while a batch is running wait for the next one, which handles all of
+them at once (one MGET, one transaction); each caller gets its own result. Under load, one
+statement carries many items instead of one each. If a batch fails, its items are retried one
+by one, so one bad item fails only its caller.
+
+`GroupCommit` is the writing kind: each caller returns only once its own items are committed,
+so an acknowledgement still means "stored".
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
-class GroupCommit(Generic[T]):
-    def __init__(self, write: Callable[[list[T]], Awaitable[None]], max_items: int = 500) -> None:
-        self._write = write
+class Batcher(Generic[T, R]):
+    def __init__(
+        self, run: Callable[[list[T]], Awaitable[Sequence[R]]], max_items: int = 500
+    ) -> None:
+        self._run = run
         self._max = max_items
-        self._waiting: list[tuple[T, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._runner: asyncio.Task[None] | None = None
 
-    async def submit(self, item: T) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
-        await future
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._drain())
+        return await future
 
     async def _drain(self) -> None:
         await asyncio.sleep(0)  # let callers arriving in the same tick join the first batch
         while self._waiting:
             batch, self._waiting = self._waiting[: self._max], self._waiting[self._max :]
             try:
-                await self._write([item for item, _ in batch])
+                results = await self._run([item for item, _ in batch])
             except Exception:
                 await self._one_by_one(batch)
                 continue
-            for _, future in batch:
+            for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(result)
 
-    async def _one_by_one(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
+    async def _one_by_one(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         for item, future in batch:
             try:
-                await self._write([item])
+                (result,) = await self._run([item])
             except Exception as error:
                 if not future.done():
                     future.set_exception(error)
             else:
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(result)
+
+
+class GroupCommit(Batcher[T, None]):
+    def __init__(self, write: Callable[[list[T]], Awaitable[None]], max_items: int = 500) -> None:
+        async def run(items: list[T]) -> list[None]:
+            await write(items)
+            return [None] * len(items)
+
+        super().__init__(run, max_items)

@@ -9,6 +9,7 @@ from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from rcsgate.kit.batching import Batcher
 from rcsgate.kit.clock import Clock
 
 
@@ -25,16 +26,22 @@ class TtlCache:
             pool = BlockingConnectionPool.from_url(redis_url, max_connections=32, timeout=10)
             self._redis = Redis(connection_pool=pool)
         self._local: dict[str, tuple[datetime, Any]] = {}
+        # Lookups made together (a dispatch batch's) share one MGET.
+        self._gets = Batcher(self._get_many, max_items=1000)
 
     async def get(self, key: str) -> Any | None:
         if self._redis is not None:
-            raw = await self._redis.get(f"{self._namespace}:{key}")
-            return json.loads(raw) if raw is not None else None
+            return await self._gets.submit(key)
         entry = self._local.get(key)
         if entry is None or entry[0] <= self._clock.now():
             self._local.pop(key, None)
             return None
         return entry[1]
+
+    async def _get_many(self, keys: list[str]) -> list[Any | None]:
+        assert self._redis is not None
+        raws = await self._redis.mget([f"{self._namespace}:{key}" for key in keys])
+        return [json.loads(raw) if raw is not None else None for raw in raws]
 
     async def set(self, key: str, value: Any, seconds: float) -> None:
         if seconds <= 0:

@@ -12,6 +12,7 @@ attempt's `Expired` or `Revoked`, and the status and channel then follow the SMS
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -87,6 +88,21 @@ async def record_many(session: AsyncSession, steps: Sequence[Step]) -> None:
     await _journal(session, steps)
     # Rows that did not move keep a sequence already emitted: the emission skips them.
     await webhooks.message_status(session, [s.message_id for s in steps], first.status)
+
+
+async def record_steps(session: AsyncSession, steps: Sequence[Step]) -> None:
+    """`record` for steps of any statuses: one `record_many` per status, along the way to the
+    phone (Sent before Delivered before Read), each in message-id order, the order every
+    writer locks messages in."""
+    groups: dict[tuple[str, bool], list[Step]] = defaultdict(list)
+    for step in sorted(steps, key=lambda s: s.message_id):
+        groups[(step.status, step.new_attempt)].append(step)
+    for key in sorted(groups, key=lambda key: _order(*key)):
+        await record_many(session, groups[key])
+
+
+def _order(status: str, new_attempt: bool) -> tuple[int, bool]:
+    return RANK.get(status, len(RANK)), new_attempt
 
 
 def _move(status: str, new_attempt: bool) -> Update:

@@ -13,7 +13,7 @@ ATTEMPTS = 5
 BACKOFF_S = 0.2
 # httpcore's pool slows down sharply with a long queue of waiting requests: callbacks take
 # turns through this many slots instead.
-IN_FLIGHT = 16
+IN_FLIGHT = 64
 _slots: dict[int, asyncio.Semaphore] = {}
 
 

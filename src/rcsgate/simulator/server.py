@@ -14,6 +14,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from rcsgate.kit.http import http_client
 from rcsgate.kit.serving import LocalServer
 from rcsgate.simulator.maap import build_maap_app
 from rcsgate.simulator.phones import PhoneNetwork
@@ -46,7 +47,7 @@ class Simulator:
     async def start(self) -> Simulator:
         self.network = PhoneNetwork(delay_scale=self.delay_scale)
         # Callbacks go to rcsgate on loopback, whose certificate is self-signed.
-        self._http = httpx.AsyncClient(verify=False, timeout=10.0)  # noqa: S501
+        self._http = http_client(timeout=10.0, verify=False)
         placeholder_info, public_key = service_account("")
         self.rbm = RbmSimulator(
             self.network, public_key, secrets.token_urlsafe(16), self._http, self._callback("rbm")

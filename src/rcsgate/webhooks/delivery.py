@@ -44,6 +44,7 @@ from rcsgate.context import AppContext
 from rcsgate.dispatch.relay import worker_name
 from rcsgate.kit.backoff import Backoff
 from rcsgate.kit.clock import Clock, SystemClock, isoformat_z
+from rcsgate.kit.http import http_client
 from rcsgate.kit.ids import new_id
 from rcsgate.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from rcsgate.webhooks import guard
@@ -270,7 +271,9 @@ class WebhookSender:
             except TimeoutError:
                 error = f"no answer within {self.timeout:g} s"
             except httpx.HTTPError as failure:
-                error = f"{type(failure).__name__}: {failure}"[:ERROR_LENGTH]
+                # The aiohttp transport wraps the error that says what happened (refused...).
+                cause = failure.__cause__ or failure
+                error = f"{type(cause).__name__}: {cause}"[:ERROR_LENGTH]
             duration = (time.perf_counter() - started) * 1000
         return Result(due, at, code, round(duration, 3), error)
 
@@ -386,15 +389,12 @@ def build_sender(context: AppContext, client: httpx.AsyncClient) -> WebhookSende
 
 
 def webhook_client(context: AppContext) -> httpx.AsyncClient:
-    """One client for every endpoint: keep-alive connections are reused round after round.
-    Redirects are not followed (a 3xx is a failure, and cannot lead past the guard)."""
+    """One client for every endpoint (kit.http: httpx's API over aiohttp's pool), so
+    keep-alive connections are reused round after round. httpx follows no redirect unless
+    told: a 3xx is a failure, and cannot lead past the guard."""
     settings = context.settings
     connections = settings.webhook_endpoints_at_once * settings.webhook_in_flight
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.webhook_timeout),
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        follow_redirects=False,
-    )
+    return http_client(timeout=settings.webhook_timeout, max_connections=connections)
 
 
 @contextlib.asynccontextmanager

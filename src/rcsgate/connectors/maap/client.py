@@ -21,6 +21,7 @@ from rcsgate.connectors.base import (
 from rcsgate.connectors.http import raise_for_response, request
 from rcsgate.connectors.maap.notifications import decode, to_events, verify
 from rcsgate.kit.clock import Clock, SystemClock, isoformat_z
+from rcsgate.kit.http import http_client
 
 # Answers to a cancel that mean "too late": the message was delivered (or never known).
 _ALREADY_DELIVERED = (404, 409)
@@ -52,7 +53,7 @@ class MaapConnector:
         self._headers = {"Authorization": f"Bearer {token}"}
         self._callback_secret = callback_secret
         self._own_http = http is None
-        self._http = http or httpx.AsyncClient()
+        self._http = http or http_client(timeout=timeout)
         self._timeout = timeout
         self._capability_slots = asyncio.Semaphore(capability_concurrency)
         self._clock = clock or SystemClock()

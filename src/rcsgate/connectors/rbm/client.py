@@ -1,4 +1,4 @@
-"""Google RBM REST v1 over httpx: send, revoke, capabilities, agent events and files."""
+"""Google RBM REST v1 over HTTP: send, revoke, capabilities, agent events and files."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from rcsgate.connectors.base import (
 from rcsgate.connectors.http import raise_for_response, request
 from rcsgate.connectors.rbm.auth import TokenSource
 from rcsgate.connectors.rbm.callbacks import decode_push, to_events
+from rcsgate.kit.http import http_client
 
 GOOGLE_RBM_URL = "https://rcsbusinessmessaging.googleapis.com"
 LAUNCH_STATES = {"LAUNCH_STATE_LAUNCHED": "Launched", "LAUNCH_STATE_REJECTED": "Rejected"}
@@ -46,8 +47,7 @@ class RbmConnector:
         self._client_token = client_token
         self._base = base_url.rstrip("/")
         self._own_http = http is None
-        limits = httpx.Limits(max_connections=max_in_flight)
-        self._http = http or httpx.AsyncClient(timeout=timeout, limits=limits)
+        self._http = http or http_client(timeout=timeout, max_connections=max_in_flight)
         # Calls beyond the pool's size wait here, not in httpcore's queue, which grows slow
         # (every change rescans every waiting request) when hundreds wait.
         self._in_flight = asyncio.Semaphore(max_in_flight)
