@@ -12,11 +12,12 @@ database, no signing.
 
 The receiver (bench/webhook_receiver.py) runs in its own process, on loopback over plain
 HTTP: TLS would add the ssl module's cost to both sides alike. `BENCH_WEBHOOKS_IN_FLIGHT`
-changes the POSTs in flight for both (default 16, the setting's default). Target: 1,000
+changes the POSTs in flight for both (default 16, the setting's default),
+`BENCH_WEBHOOKS_BATCH` the deliveries per round (default 200, likewise). Target: 1,000
 events/s (DESIGN.md: the pipeline ends with a signed webhook received, at 1,000 msg/s).
 
-Both figures are bounded by httpx's own cost per request (about 1 ms of CPU on this
-machine); the ratio says what the queue, the signing and the bookkeeping add to it.
+Both sides use kit.http's client (httpx's API over aiohttp's pool), whose cost per request
+bounds both figures; the ratio says what the queue, the signing and the bookkeeping add.
 """
 
 from __future__ import annotations
@@ -110,7 +111,12 @@ async def _measure(data_dir: Path, url: str, events: int) -> tuple[Run, Run]:
             await WebhookRepository(session).signing_secrets(account_id)  # made before timing
         async with _client() as client:
             sender = WebhookSender(
-                sessionmaker, clock, client, allow_private=True, in_flight=IN_FLIGHT, batch_size=BATCH
+                sessionmaker,
+                clock,
+                client,
+                allow_private=True,
+                in_flight=IN_FLIGHT,
+                batch_size=BATCH,
             )
             await _queue(sessionmaker, account_id, url, WARMUP_EVENTS)
             await sender.run_until_idle()
