@@ -12,6 +12,9 @@ from rcsgate.models.job import Job
 from rcsgate.models.message import Message, MessageEvent
 from rcsgate.models.message_ref import MessageRef
 from rcsgate.models.user import User
+from rcsgate.models.webhook_attempt import WebhookAttempt
+from rcsgate.models.webhook_delivery import WebhookDelivery
+from rcsgate.models.webhook_endpoint import WebhookEndpoint
 
 __all__ = [
     "Account",
@@ -29,4 +32,7 @@ __all__ = [
     "MessageEvent",
     "MessageRef",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
