@@ -211,6 +211,7 @@ def rig(mode: str, data_dir: Path) -> Iterator[Rig]:
             processes.append(worker.process)
         _create_sender(server, tls, credentials.token)
         run(_launch(database, credentials.account_id))
+        _wait_until_dispatching(server, tls, credentials.token)
         yield Rig(
             mode,
             server,
@@ -290,6 +291,25 @@ def _create_sender(server: Server, tls: Tls, token: str) -> None:
             response = client.post(path, json=body)
             if response.status_code != 201:
                 raise server.fail(f"POST {path} answered {response.status_code}: {response.text}")
+
+
+def _wait_until_dispatching(server: Server, tls: Tls, token: str) -> None:
+    """Phases start once a first message has left Queued: the worker process is up, has its
+    operator token and connections (otherwise its start-up is counted as queueing)."""
+    body = {"brand": BRAND, "agent": AGENT, "recipient": next(rcs_numbers()), "content": CONTENT}
+    with httpx.Client(
+        base_url=server.base_url,
+        headers={"Authorization": f"Bearer {token}"},
+        verify=tls.client_context(),
+    ) as client:
+        sent = client.post("/v3/conversations", json=body)
+        if sent.status_code != 201:
+            raise server.fail(f"the first message was refused: {sent.status_code} {sent.text}")
+        deadline = time.monotonic() + PROCESS_READY_TIMEOUT
+        while client.get(f"/v3/messages/{sent.json()['id']}").json()["status"] == "Queued":
+            if time.monotonic() > deadline:
+                raise server.fail("no message left Queued: is the worker running?")
+            time.sleep(0.1)
 
 
 async def _launch(database: Database, account_id: str) -> None:
