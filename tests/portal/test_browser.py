@@ -24,6 +24,7 @@ from rcsgate.context import AppContext
 from rcsgate.kit.serving import LocalServer
 from rcsgate.kit.tls import ensure_self_signed
 from rcsgate.portal.i18n import EN, SV
+from tests.fixtures.messaging import AGENT, BRAND, launched_sender
 from tests.portal.helpers import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -87,6 +88,35 @@ class Visit:
         await self.page.screenshot(path=str(path), full_page=True)
 
 
+# Every form control has a label, headings do not skip a level, one h1, one main.
+ACCESSIBILITY_PROBLEMS = """() => {
+  const problems = [];
+  for (const control of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+    if (!control.labels || control.labels.length === 0) problems.push("unlabelled " + control.id);
+  }
+  let previous = 0;
+  for (const heading of document.querySelectorAll("h1, h2, h3, h4")) {
+    const level = Number(heading.tagName[1]);
+    if (level > previous + 1) problems.push("heading skips to " + heading.tagName);
+    previous = level;
+  }
+  if (document.querySelectorAll("h1").length !== 1) problems.push("not one h1");
+  if (document.querySelectorAll("main").length !== 1) problems.push("not one main");
+  return problems;
+}"""
+
+
+async def sign_up_in(page: Page, url: str, t: dict[str, str]) -> str:
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    await page.goto(url + "/portal/signup")
+    await page.get_by_label(t["account_name"]).fill("Min Butik AB")
+    await page.get_by_label(t["email"]).fill(email)
+    await page.get_by_label(t["password"]).fill(PASSWORD)
+    await page.get_by_role("button", name=t["sign_up"]).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(t["accounts"])
+    return email
+
+
 @pytest.mark.parametrize("language", ["en", "sv"])
 async def test_a_key_from_sign_up_to_revocation(
     browser: Browser, served: Served, language: str
@@ -101,12 +131,7 @@ async def test_a_key_from_sign_up_to_revocation(
             await page.get_by_role("link", name="Svenska").click()
         await expect(page.get_by_role("heading", level=1)).to_have_text(t["sign_up"])
         await visit.shot("signup")
-
-        await page.get_by_label(t["account_name"]).fill("Min Butik AB")
-        await page.get_by_label(t["email"]).fill(f"{uuid.uuid4().hex[:8]}@example.com")
-        await page.get_by_label(t["password"]).fill(PASSWORD)
-        await page.get_by_role("button", name=t["sign_up"]).click()
-        await expect(page.get_by_role("heading", level=1)).to_have_text(t["accounts"])
+        await sign_up_in(page, served.url, t)
         await visit.shot("accounts")
 
         for step in ("permissions", "api_keys", "add_new_key"):
@@ -155,3 +180,37 @@ async def test_a_key_from_sign_up_to_revocation(
         await visit.shot("login")
     finally:
         await context.close()
+
+
+TOUR = [
+    ("accounts", "/portal/accounts"),
+    ("permissions", "/portal/accounts/permissions"),
+    ("keys", "/portal/accounts/permissions/keys"),
+    ("brands", "/portal/brands"),
+    ("brand", f"/portal/brands/{BRAND}"),
+    ("agent", f"/portal/brands/{BRAND}/agents/{AGENT}"),
+]
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+async def test_every_page_renders_accessibly(
+    browser: Browser, served: Served, context: AppContext, language: str
+) -> None:
+    t = EN if language == "en" else SV
+    browser_context = await browser.new_context(
+        ignore_https_errors=True, locale="sv-SE" if language == "sv" else "en-GB"
+    )
+    page = await browser_context.new_page()
+    visit = Visit(page, f"tour-{language}")
+    try:
+        await sign_up_in(page, served.url, t)
+        account_id = (await page.locator("dd code").first.inner_text()).strip()
+        await launched_sender(context, account_id)
+        for name, path in TOUR:
+            response = await page.goto(served.url + path)
+            assert response is not None
+            assert response.status == 200, path
+            assert await page.evaluate(ACCESSIBILITY_PROBLEMS) == [], path
+            await visit.shot(name)
+    finally:
+        await browser_context.close()

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
+from pydantic import ValidationError
 from starlette.responses import Response
 
+from rcsgate.accounts.service import LoggedIn
 from rcsgate.errors import RcsgateError
 from rcsgate.portal.web import CsrfRejected, LoginRequired, redirect, render
+from rcsgate.problems import validation_problem
 
 
 def form_errors(
@@ -27,6 +30,15 @@ def form_errors(
     if not errors:
         errors[fallback] = error.detail
     return errors
+
+
+def from_validation(exc: ValidationError) -> RcsgateError:
+    """A schema's errors as the API would report them (pointers like `/displayName`)."""
+    return validation_problem([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
+
+
+def not_found(request: Request, viewer: LoggedIn) -> Response:
+    return render(request, "error.html", {"title": "not_found"}, viewer=viewer, status=404)
 
 
 async def _login_required(request: Request, _exc: Exception) -> Response:

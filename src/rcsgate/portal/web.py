@@ -28,7 +28,7 @@ SESSION_COOKIE = "rcsgate_session"
 CSRF_COOKIE = "rcsgate_csrf"
 CSRF_FIELD = "csrf"
 # The main navigation: (label key, path), in order.
-SECTIONS = [("accounts", "/accounts")]
+SECTIONS = [("accounts", "/accounts"), ("brands", "/brands")]
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
