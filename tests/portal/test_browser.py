@@ -24,8 +24,10 @@ from rcsgate.context import AppContext
 from rcsgate.kit.serving import LocalServer
 from rcsgate.kit.tls import ensure_self_signed
 from rcsgate.portal.i18n import EN, SV
-from tests.fixtures.messaging import AGENT, BRAND, launched_sender
+from tests.conftest import ClientFactory
+from tests.fixtures.messaging import AGENT, BRAND
 from tests.portal.helpers import PASSWORD
+from tests.portal.traffic import make_traffic
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -182,6 +184,45 @@ async def test_a_key_from_sign_up_to_revocation(
         await context.close()
 
 
+async def portal_client(page: Page, client_for: ClientFactory) -> httpx.AsyncClient:
+    """An ASGI client logged in with the browser's session (to set up data quickly)."""
+    client = client_for()
+    for cookie in await page.context.cookies():
+        client.cookies.set(cookie["name"], cookie["value"], path=cookie["path"])
+    return client
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+async def test_bundle_progress_updates_without_a_reload(
+    browser: Browser,
+    served: Served,
+    context: AppContext,
+    client_for: ClientFactory,
+    language: str,
+) -> None:
+    t = EN if language == "en" else SV
+    browser_context = await browser.new_context(
+        ignore_https_errors=True, locale="sv-SE" if language == "sv" else "en-GB"
+    )
+    page = await browser_context.new_page()
+    try:
+        await sign_up_in(page, served.url, t)
+        traffic = await make_traffic(await portal_client(page, client_for), client_for, context)
+        await page.goto(f"{served.url}/portal/bundles/{traffic.bundle_id}")
+        await expect(page.locator('dd[data-status="Queued"]')).to_have_text("3")
+        await page.evaluate("window.notReloaded = true")
+        ids = await traffic.bundle_messages()
+        await traffic.set_status(ids[:2], "Delivered")
+        # htmx polls every 2 s; expect() waits for the swap (up to 5 s).
+        await expect(page.locator('dd[data-status="Delivered"]')).to_have_text("2")
+        await traffic.set_status(ids, "Read")
+        await expect(page.locator(".finished")).to_have_text(t["finished"])
+        await expect(page.locator("#progress")).not_to_have_attribute("hx-trigger", "every 2s")
+        assert await page.evaluate("window.notReloaded") is True
+    finally:
+        await browser_context.close()
+
+
 TOUR = [
     ("accounts", "/portal/accounts"),
     ("permissions", "/portal/accounts/permissions"),
@@ -189,12 +230,22 @@ TOUR = [
     ("brands", "/portal/brands"),
     ("brand", f"/portal/brands/{BRAND}"),
     ("agent", f"/portal/brands/{BRAND}/agents/{AGENT}"),
+    ("conversations", "/portal/conversations"),
+    ("conversation", "/portal/conversations/{conversation}"),
+    ("bundles", "/portal/bundles"),
+    ("bundle", "/portal/bundles/{bundle}"),
+    ("messages", "/portal/messages"),
+    ("message", "/portal/messages/{message}"),
 ]
 
 
 @pytest.mark.parametrize("language", ["en", "sv"])
 async def test_every_page_renders_accessibly(
-    browser: Browser, served: Served, context: AppContext, language: str
+    browser: Browser,
+    served: Served,
+    context: AppContext,
+    client_for: ClientFactory,
+    language: str,
 ) -> None:
     t = EN if language == "en" else SV
     browser_context = await browser.new_context(
@@ -204,10 +255,14 @@ async def test_every_page_renders_accessibly(
     visit = Visit(page, f"tour-{language}")
     try:
         await sign_up_in(page, served.url, t)
-        account_id = (await page.locator("dd code").first.inner_text()).strip()
-        await launched_sender(context, account_id)
+        traffic = await make_traffic(await portal_client(page, client_for), client_for, context)
+        ids = {
+            "conversation": traffic.conversation_id,
+            "bundle": traffic.bundle_id,
+            "message": traffic.sent[1],
+        }
         for name, path in TOUR:
-            response = await page.goto(served.url + path)
+            response = await page.goto(served.url + path.format(**ids))
             assert response is not None
             assert response.status == 200, path
             assert await page.evaluate(ACCESSIBILITY_PROBLEMS) == [], path

@@ -28,9 +28,17 @@ SESSION_COOKIE = "rcsgate_session"
 CSRF_COOKIE = "rcsgate_csrf"
 CSRF_FIELD = "csrf"
 # The main navigation: (label key, path), in order.
-SECTIONS = [("accounts", "/accounts"), ("brands", "/brands")]
+SECTIONS = [
+    ("accounts", "/accounts"),
+    ("brands", "/brands"),
+    ("conversations", "/conversations"),
+    ("bundles", "/bundles"),
+    ("messages", "/messages"),
+]
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    # Message images live on the customer's servers (https only).
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' https:; "
+    "frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
