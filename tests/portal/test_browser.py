@@ -236,6 +236,7 @@ TOUR = [
     ("bundle", "/portal/bundles/{bundle}"),
     ("messages", "/portal/messages"),
     ("message", "/portal/messages/{message}"),
+    ("usage", "/portal/usage"),
 ]
 
 

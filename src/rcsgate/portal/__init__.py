@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
 from rcsgate.portal.errors import install_error_pages
-from rcsgate.portal.pages import accounts, auth, brands, keys, traffic
+from rcsgate.portal.pages import accounts, auth, brands, keys, traffic, usage
 from rcsgate.portal.web import PREFIX
 
 STATIC = Path(__file__).parent / "static"
@@ -20,7 +20,14 @@ STATIC = Path(__file__).parent / "static"
 
 def install_portal(app: FastAPI) -> None:
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
-    for section in (auth.router, accounts.router, keys.router, brands.router, traffic.router):
+    for section in (
+        auth.router,
+        accounts.router,
+        keys.router,
+        brands.router,
+        traffic.router,
+        usage.router,
+    ):
         router.include_router(section)
     app.include_router(router)
     app.mount(PREFIX + "/static", StaticFiles(directory=STATIC), name="portal-static")

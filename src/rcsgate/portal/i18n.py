@@ -135,6 +135,12 @@ EN: dict[str, str] = {
     "type": "Type",
     "channel": "Channel",
     "journey": "Journey",
+    "usage": "Usage",
+    "last_30_days": "Last 30 days",
+    "messages_per_day": "Messages per day",
+    "cost_per_day": "Cost per day",
+    "as_table": "The numbers as a table",
+    "day": "Day",
 }
 
 SV: dict[str, str] = {
@@ -258,6 +264,12 @@ SV: dict[str, str] = {
     "type": "Typ",
     "channel": "Kanal",
     "journey": "Händelseförlopp",
+    "usage": "Förbrukning",
+    "last_30_days": "Senaste 30 dagarna",
+    "messages_per_day": "Meddelanden per dag",
+    "cost_per_day": "Kostnad per dag",
+    "as_table": "Siffrorna som tabell",
+    "day": "Dag",
 }
 
 CATALOGS = {"en": EN, "sv": SV}

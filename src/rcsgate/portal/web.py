@@ -34,6 +34,7 @@ SECTIONS = [
     ("conversations", "/conversations"),
     ("bundles", "/bundles"),
     ("messages", "/messages"),
+    ("usage", "/usage"),
 ]
 SECURITY_HEADERS = {
     # Message images live on the customer's servers (https only).
