@@ -7,7 +7,7 @@ import httpx
 from rcsgate.agents.service import get_agent, record_launch_result
 from rcsgate.context import AppContext
 from tests.conftest import ClientFactory
-from tests.portal.helpers import account_id_of, add_key, sign_up, submit, token_of
+from tests.portal.helpers import account_id_of, add_key, csrf_of, sign_up, submit, token_of
 
 AGENT = "/portal/brands/min-butik-ab/agents/kundservice"
 
@@ -122,3 +122,5 @@ class TestAgents:
         assert '<th scope="row">rbm</th><td class="launch-launched">Launched</td>' in page
         assert '<dd id="agent-status">Launched</dd>' in page
         assert "Request launch" not in page
+        again = await browser_client.post(AGENT + "/launch", data={"csrf": csrf_of(page)})
+        assert again.status_code == 303, "a second request changes nothing and says nothing"

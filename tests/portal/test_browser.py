@@ -12,6 +12,7 @@ import shutil
 import ssl
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from rcsgate.portal.i18n import EN, SV
 from tests.conftest import ClientFactory
 from tests.fixtures.messaging import AGENT, BRAND
 from tests.portal.helpers import PASSWORD
-from tests.portal.traffic import make_traffic
+from tests.portal.traffic import Traffic, make_traffic
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -192,6 +193,27 @@ async def portal_client(page: Page, client_for: ClientFactory) -> httpx.AsyncCli
     return client
 
 
+@asynccontextmanager
+async def with_traffic(
+    browser: Browser,
+    served: Served,
+    context: AppContext,
+    client_for: ClientFactory,
+    language: str,
+) -> AsyncIterator[tuple[Page, Traffic]]:
+    """A browser page in `language`, signed up, its account with traffic (tests.traffic)."""
+    browser_context = await browser.new_context(
+        ignore_https_errors=True, locale="sv-SE" if language == "sv" else "en-GB"
+    )
+    try:
+        page = await browser_context.new_page()
+        await sign_up_in(page, served.url, EN if language == "en" else SV)
+        traffic = await make_traffic(await portal_client(page, client_for), client_for, context)
+        yield page, traffic
+    finally:
+        await browser_context.close()
+
+
 @pytest.mark.parametrize("language", ["en", "sv"])
 async def test_bundle_progress_updates_without_a_reload(
     browser: Browser,
@@ -201,13 +223,7 @@ async def test_bundle_progress_updates_without_a_reload(
     language: str,
 ) -> None:
     t = EN if language == "en" else SV
-    browser_context = await browser.new_context(
-        ignore_https_errors=True, locale="sv-SE" if language == "sv" else "en-GB"
-    )
-    page = await browser_context.new_page()
-    try:
-        await sign_up_in(page, served.url, t)
-        traffic = await make_traffic(await portal_client(page, client_for), client_for, context)
+    async with with_traffic(browser, served, context, client_for, language) as (page, traffic):
         await page.goto(f"{served.url}/portal/bundles/{traffic.bundle_id}")
         await expect(page.locator('dd[data-status="Queued"]')).to_have_text("3")
         await page.evaluate("window.notReloaded = true")
@@ -219,8 +235,6 @@ async def test_bundle_progress_updates_without_a_reload(
         await expect(page.locator(".finished")).to_have_text(t["finished"])
         await expect(page.locator("#progress")).not_to_have_attribute("hx-trigger", "every 2s")
         assert await page.evaluate("window.notReloaded") is True
-    finally:
-        await browser_context.close()
 
 
 TOUR = [
@@ -248,15 +262,8 @@ async def test_every_page_renders_accessibly(
     client_for: ClientFactory,
     language: str,
 ) -> None:
-    t = EN if language == "en" else SV
-    browser_context = await browser.new_context(
-        ignore_https_errors=True, locale="sv-SE" if language == "sv" else "en-GB"
-    )
-    page = await browser_context.new_page()
-    visit = Visit(page, f"tour-{language}")
-    try:
-        await sign_up_in(page, served.url, t)
-        traffic = await make_traffic(await portal_client(page, client_for), client_for, context)
+    async with with_traffic(browser, served, context, client_for, language) as (page, traffic):
+        visit = Visit(page, f"tour-{language}")
         ids = {
             "conversation": traffic.conversation_id,
             "bundle": traffic.bundle_id,
@@ -268,5 +275,3 @@ async def test_every_page_renders_accessibly(
             assert response.status == 200, path
             assert await page.evaluate(ACCESSIBILITY_PROBLEMS) == [], path
             await visit.shot(name)
-    finally:
-        await browser_context.close()

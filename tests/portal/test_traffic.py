@@ -67,7 +67,15 @@ class TestConversations:
             f"/portal/bundles/{traffic.bundle_id}",
             f"/portal/messages/{traffic.sent[0]}",
         ):
-            assert (await stranger.get(path)).status_code == 404, path
+            page = await stranger.get(path)
+            assert page.status_code == 404, path
+            assert "<h1>Not found</h1>" in page.text
+            assert '<nav aria-label="Main">' in page.text, "the layout, for a logged-in user"
+
+    async def test_the_api_still_answers_not_found_as_a_problem(self, traffic: Traffic) -> None:
+        response = await traffic.api.get("/v3/messages/nope")
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
 
 
 class TestBundles:

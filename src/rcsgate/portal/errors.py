@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from rcsgate.accounts.service import LoggedIn
-from rcsgate.errors import RcsgateError
-from rcsgate.portal.web import CsrfRejected, LoginRequired, redirect, render
+from rcsgate.errors import NotFound, RcsgateError, problem_response
+from rcsgate.portal.web import PREFIX, CsrfRejected, LoginRequired, redirect, render, viewer_of
 from rcsgate.problems import validation_problem
 
 
@@ -37,8 +37,16 @@ def from_validation(exc: ValidationError) -> RcsgateError:
     return validation_problem([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
 
 
-def not_found(request: Request, viewer: LoggedIn) -> Response:
+def not_found(request: Request, viewer: LoggedIn | None) -> Response:
     return render(request, "error.html", {"title": "not_found"}, viewer=viewer, status=404)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """A service's NotFound (another account's id, a typo): on a portal page, the 404 page."""
+    assert isinstance(exc, NotFound)
+    if not request.url.path.startswith(PREFIX + "/"):
+        return problem_response(exc)
+    return not_found(request, await viewer_of(request))
 
 
 async def _login_required(request: Request, _exc: Exception) -> Response:
@@ -53,3 +61,4 @@ async def _csrf_rejected(request: Request, _exc: Exception) -> Response:
 def install_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
+    app.add_exception_handler(NotFound, _not_found)

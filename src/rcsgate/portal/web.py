@@ -133,6 +133,16 @@ async def optional_viewer(request: Request, session: Session) -> LoggedIn | None
     return await logged_in(session, context_of(request).clock, token)
 
 
+async def viewer_of(request: Request) -> LoggedIn | None:
+    """The viewer, outside a route's dependencies (an exception handler)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    context = context_of(request)
+    async with context.sessionmaker() as session:
+        return await logged_in(session, context.clock, token)
+
+
 async def required_viewer(
     viewer: Annotated[LoggedIn | None, Depends(optional_viewer)],
 ) -> LoggedIn:

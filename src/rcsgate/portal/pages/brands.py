@@ -7,6 +7,7 @@ means "not given" (on an agent's edit form: cleared).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,7 @@ from starlette.responses import Response
 
 from rcsgate.agents.schemas import AgentCreate, AgentFields, AgentUpdate
 from rcsgate.agents.service import (
+    AgentAlreadyLaunched,
     AgentView,
     create_agent,
     get_agent,
@@ -26,9 +28,9 @@ from rcsgate.agents.service import (
 from rcsgate.brands.schemas import BrandCreate
 from rcsgate.brands.service import create_brand, get_brand, list_brands
 from rcsgate.dependencies import Session, context_of
-from rcsgate.errors import Conflict, NotFound, RcsgateError
+from rcsgate.errors import NotFound, RcsgateError
 from rcsgate.kit.pagination import MAX_LIMIT, PageParams
-from rcsgate.portal.errors import form_errors, from_validation, not_found
+from rcsgate.portal.errors import form_errors, from_validation
 from rcsgate.portal.web import Form, Viewer, redirect, render
 
 router = APIRouter()
@@ -121,11 +123,8 @@ async def _brand(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> Response:
-    try:
-        brand = await get_brand(session, viewer.account_id, brand_name)
-        _page, agents = await list_agents(session, viewer.account_id, brand.brand_name, ALL)
-    except NotFound:
-        return not_found(request, viewer)
+    brand = await get_brand(session, viewer.account_id, brand_name)
+    _page, agents = await list_agents(session, viewer.account_id, brand.brand_name, ALL)
     page = {
         "brand": brand,
         "agents": agents,
@@ -146,7 +145,7 @@ async def add_agent(
         clock = context_of(request).clock
         view = await create_agent(session, clock, viewer.account_id, brand_name, data)
     except NotFound:
-        return not_found(request, viewer)
+        raise  # the 404 page, not a form error
     except RcsgateError as error:
         await session.rollback()
         errors = _errors(error, AgentCreate, AGENT_FIELDS)
@@ -175,10 +174,7 @@ async def _agent(
     errors: dict[str, str] | None = None,
     notice: str | None = None,
 ) -> Response:
-    try:
-        view = await get_agent(session, viewer.account_id, brand_name, agent_name)
-    except NotFound:
-        return not_found(request, viewer)
+    view = await get_agent(session, viewer.account_id, brand_name, agent_name)
     page = {
         "view": view,
         "values": values if values is not None else _agent_values(view),
@@ -208,7 +204,7 @@ async def edit_agent(
         clock = context_of(request).clock
         await update_agent(session, clock, viewer.account_id, brand_name, agent_name, data)
     except NotFound:
-        return not_found(request, viewer)
+        raise  # the 404 page, not a form error
     except RcsgateError as error:
         await session.rollback()
         errors = _errors(error, AgentUpdate, UPDATE_FIELDS)
@@ -228,7 +224,7 @@ async def request_launch(
     agent_name: str,
 ) -> Response:
     context = context_of(request)
-    try:
+    with suppress(AgentAlreadyLaunched):  # the page shows it launched
         await launch_agent(
             session,
             context.clock,
@@ -237,8 +233,4 @@ async def request_launch(
             agent_name,
             context.settings.operators,
         )
-    except NotFound:
-        return not_found(request, viewer)
-    except Conflict:
-        pass  # already launched: the page shows it
     return redirect(f"/brands/{brand_name}/agents/{agent_name}")

@@ -18,12 +18,10 @@ from rcsgate.conversations.service import (
     list_conversations,
 )
 from rcsgate.dependencies import Session, context_of
-from rcsgate.errors import NotFound
 from rcsgate.kit.pagination import MAX_LIMIT, Order, PageParams
 from rcsgate.kit.phone import normalize_number
 from rcsgate.messages.schemas import FINAL_STATUSES, MessageRead, MessageStatus
 from rcsgate.messages.service import MessageFilters, get_message, list_messages
-from rcsgate.portal.errors import not_found
 from rcsgate.portal.web import Viewer, render
 
 router = APIRouter()
@@ -52,14 +50,9 @@ async def conversations_page(
 async def conversation_page(
     request: Request, session: Session, viewer: Viewer, conversation_id: str
 ) -> Response:
-    try:
-        conversation = await get_conversation(session, viewer.account_id, conversation_id)
-        params = PageParams(limit=MAX_LIMIT)
-        _page, thread = await conversation_messages(
-            session, viewer.account_id, conversation_id, params
-        )
-    except NotFound:
-        return not_found(request, viewer)
+    conversation = await get_conversation(session, viewer.account_id, conversation_id)
+    params = PageParams(limit=MAX_LIMIT)
+    _page, thread = await conversation_messages(session, viewer.account_id, conversation_id, params)
     page = {"conversation": conversation, "thread": thread}
     return render(request, "conversation.html", page, viewer=viewer)
 
@@ -74,10 +67,7 @@ async def bundles_page(request: Request, session: Session, viewer: Viewer) -> Re
 async def bundle_page(
     request: Request, session: Session, viewer: Viewer, bundle_id: str
 ) -> Response:
-    try:
-        bundle = await get_bundle(session, viewer.account_id, bundle_id)
-    except NotFound:
-        return not_found(request, viewer)
+    bundle = await get_bundle(session, viewer.account_id, bundle_id)
     page = {"bundle": bundle, "finished": _finished(bundle.status_counts, bundle.recipient_count)}
     return render(request, "bundle.html", page, viewer=viewer)
 
@@ -87,10 +77,7 @@ async def bundle_progress(
     request: Request, session: Session, viewer: Viewer, bundle_id: str
 ) -> Response:
     """The status counts alone, for htmx to swap in every 2 s until the bundle is finished."""
-    try:
-        bundle = await get_bundle(session, viewer.account_id, bundle_id)
-    except NotFound:
-        return not_found(request, viewer)
+    bundle = await get_bundle(session, viewer.account_id, bundle_id)
     finished = _finished(bundle.status_counts, bundle.recipient_count)
     page = {"bundle": bundle, "finished": finished}
     status = STOP_POLLING if finished and "hx-request" in request.headers else 200
@@ -133,10 +120,7 @@ async def messages_page(
 async def message_page(
     request: Request, session: Session, viewer: Viewer, message_id: str
 ) -> Response:
-    try:
-        message = await get_message(session, viewer.account_id, message_id)
-    except NotFound:
-        return not_found(request, viewer)
+    message = await get_message(session, viewer.account_id, message_id)
     return render(request, "message.html", {"message": message}, viewer=viewer)
 
 
