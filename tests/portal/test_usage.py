@@ -50,7 +50,7 @@ class TestUsagePage:
         # 2 follow-ups + 3 bundle messages on RCS, 1 SMS; the user's reply is not counted.
         assert row_of(page.text, today) == ["5", "2.25", "1", "0.45"]
         assert row_of(page.text, tomorrow) == ["1", "0.45", "0", "0.00"]
-        assert '<dd id="totals">7 messages, 3.15 SEK</dd>' in page.text
+        assert '<dd id="totals">Messages: 7, cost: 3.15 SEK</dd>' in page.text
         assert page.text.count('class="series-rcs"><title>') == 4  # 2 days x 2 charts
         assert page.text.count('class="series-sms"><title>') == 2
 
