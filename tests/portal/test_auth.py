@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from rcsgate.accounts.service import SESSION_LIFETIME
+from rcsgate.context import AppContext
 from rcsgate.kit.clock import FakeClock
-from rcsgate.portal.pages.auth import FAILURES_PER_ADDRESS, FAILURES_PER_EMAIL
+from rcsgate.models import PortalSession
+from rcsgate.portal.pages.auth import (
+    FAILURES_PER_ADDRESS,
+    FAILURES_PER_EMAIL,
+    SIGNUPS_PER_ADDRESS,
+)
 from tests.conftest import ClientFactory
 from tests.portal.helpers import PASSWORD, csrf_of, log_in, sign_up, submit
 
@@ -68,6 +75,19 @@ class TestSignUp:
         assert response.status_code == 400
         assert 'id="email-error"' in response.text
 
+    async def test_sign_ups_from_one_address_are_throttled(self, client_for: ClientFactory) -> None:
+        for _ in range(SIGNUPS_PER_ADDRESS):
+            await sign_up(client_for(peer="198.51.100.20"))
+        refused = await submit(
+            client_for(peer="198.51.100.20"),
+            "/portal/signup",
+            "/portal/signup",
+            {"name": "A", "email": "late@example.com", "password": PASSWORD},
+        )
+        assert refused.status_code == 429
+        assert "Too many sign-ups from this address" in refused.text
+        await sign_up(client_for(peer="198.51.100.21"))
+
 
 class TestSession:
     @pytest.mark.parametrize("path", PAGES)
@@ -101,6 +121,20 @@ class TestSession:
         assert (await browser_client.get("/portal/accounts")).status_code == 200
         clock.advance(SESSION_LIFETIME.total_seconds())
         assert (await browser_client.get("/portal/accounts")).status_code == 303
+
+    async def test_expired_sessions_are_deleted_at_the_next_log_in(
+        self,
+        browser_client: httpx.AsyncClient,
+        client_for: ClientFactory,
+        clock: FakeClock,
+        context: AppContext,
+    ) -> None:
+        email = await sign_up(browser_client)
+        clock.advance(SESSION_LIFETIME.total_seconds())
+        await log_in(client_for(), email)
+        async with context.sessionmaker() as session:
+            rows = await session.scalars(select(PortalSession.expires_at))
+            assert [expiry > clock.now() for expiry in rows] == [True]
 
     async def test_the_api_gate_does_not_cover_the_portal(self, client_for: ClientFactory) -> None:
         response = await client_for().get("/portal/login")

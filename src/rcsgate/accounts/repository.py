@@ -55,6 +55,13 @@ class AccountRepository:
             )
         )
 
+    async def delete_expired_sessions(self, user_id: str, now: datetime) -> None:
+        await self.session.execute(
+            delete(PortalSession).where(
+                PortalSession.user_id == user_id, PortalSession.expires_at <= now
+            )
+        )
+
     async def delete_session(self, token_hash: str) -> None:
         await self.session.execute(
             delete(PortalSession).where(PortalSession.token_hash == token_hash)

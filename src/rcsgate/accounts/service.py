@@ -145,8 +145,11 @@ async def log_in(
 
 
 async def start_session(session: AsyncSession, clock: Clock, user: User) -> tuple[str, LoggedIn]:
+    """A new session; the user's expired ones are deleted here, so rows do not pile up."""
     token = random_token("", 32)
     now = clock.now()
+    repository = AccountRepository(session)
+    await repository.delete_expired_sessions(user.id, now)
     row = PortalSession(
         token_hash=token_hash(token),
         user_id=user.id,
@@ -154,7 +157,7 @@ async def start_session(session: AsyncSession, clock: Clock, user: User) -> tupl
         created_at=now,
         expires_at=now + SESSION_LIFETIME,
     )
-    AccountRepository(session).add_session(row)
+    repository.add_session(row)
     await session.flush()
     return token, LoggedIn(user.id, user.account_id, user.email, row.csrf_token)
 

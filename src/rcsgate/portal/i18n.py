@@ -35,6 +35,7 @@ EN: dict[str, str] = {
     "have_account": "Already signed up?",
     "bad_login": "Wrong e-mail or password.",
     "throttled": "Too many failed log-ins. Wait 15 minutes and try again.",
+    "signup_throttled": "Too many sign-ups from this address. Try again in an hour.",
     "logged_in_as": "Logged in as",
     "csrf_failed": "The form had expired or did not come from this site. Go back, reload, and "
     "send it again.",
@@ -164,6 +165,7 @@ SV: dict[str, str] = {
     "have_account": "Har du redan ett konto?",
     "bad_login": "Fel e-postadress eller lösenord.",
     "throttled": "För många misslyckade inloggningar. Vänta 15 minuter och försök igen.",
+    "signup_throttled": "För många nya konton från den här adressen. Försök igen om en timme.",
     "logged_in_as": "Inloggad som",
     "csrf_failed": "Formuläret hade gått ut eller kom inte från den här webbplatsen. Gå tillbaka, "
     "ladda om och skicka det igen.",

@@ -29,6 +29,9 @@ router = APIRouter()
 THROTTLE_SECONDS = 15 * 60
 FAILURES_PER_EMAIL = 5
 FAILURES_PER_ADDRESS = 20
+# Accounts made from one address per hour: sign-up costs an argon2 hash and two rows.
+SIGNUPS_PER_ADDRESS = 10
+SIGNUP_SECONDS = 3600
 
 
 @router.get("/signup")
@@ -42,6 +45,10 @@ async def signup_page(request: Request, viewer: MaybeViewer) -> Response:
 async def sign_up_user(request: Request, session: Session, form: Form) -> Response:
     context = context_of(request)
     values = {"name": field(form, "name").strip(), "email": field(form, "email").strip()}
+    address = f"portal-signup:ip:{client_ip(request)}"
+    if await context.rate_limiter.spent(address, SIGNUPS_PER_ADDRESS, SIGNUP_SECONDS):
+        page = {"values": values, "errors": {}, "error": "signup_throttled"}
+        return render(request, "signup.html", page, status=429)
     try:
         user = await sign_up(
             session,
@@ -57,6 +64,7 @@ async def sign_up_user(request: Request, session: Session, form: Form) -> Respon
         fields = {"/name": "name", "/email": "email", "/password": "password"}
         errors = form_errors(error, fields, default="email")
         return render(request, "signup.html", {"values": values, "errors": errors}, status=400)
+    await context.rate_limiter.count(address, SIGNUPS_PER_ADDRESS, SIGNUP_SECONDS)
     token, _ = await start_session(session, context.clock, user)
     response = redirect("/accounts")
     set_session_cookie(response, token)
