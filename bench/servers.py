@@ -81,9 +81,10 @@ def rcsgate_command(data_dir: Path, port: int) -> list[str]:
     ]
 
 
-def uvicorn_command(app: str, port: int, tls: Tls) -> list[str]:
-    """The options `rcsgate serve` gives uvicorn.run, so only the app differs."""
-    return [
+def uvicorn_command(app: str, port: int, tls: Tls | None) -> list[str]:
+    """The options `rcsgate serve` gives uvicorn.run, so only the app differs (no TLS:
+    plain HTTP)."""
+    command = [
         sys.executable,
         "-m",
         "uvicorn",
@@ -91,13 +92,14 @@ def uvicorn_command(app: str, port: int, tls: Tls) -> list[str]:
         "--host=127.0.0.1",
         f"--port={port}",
         f"--workers={SERVER_WORKERS}",
-        f"--ssl-certfile={tls.cert}",
-        f"--ssl-keyfile={tls.key}",
         "--no-access-log",
         "--no-server-header",
         "--no-proxy-headers",
         "--log-level=warning",
     ]
+    if tls is not None:
+        command += [f"--ssl-certfile={tls.cert}", f"--ssl-keyfile={tls.key}"]
+    return command
 
 
 @contextlib.contextmanager
@@ -106,11 +108,12 @@ def running(
     command: Sequence[str],
     *,
     port: int,
-    tls: Tls,
+    tls: Tls | None,
     log_dir: Path,
     env: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
-    """A started server, ready on https://127.0.0.1:<port>; stopped on leaving, error or not."""
+    """A started server, ready on https://127.0.0.1:<port> (http:// without `tls`); stopped
+    on leaving, error or not."""
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -123,7 +126,8 @@ def running(
             start_new_session=True,
             preexec_fn=die_with_parent,
         )
-    server = Server(name, f"https://127.0.0.1:{port}", process, log_path)
+    scheme = "https" if tls is not None else "http"
+    server = Server(name, f"{scheme}://127.0.0.1:{port}", process, log_path)
     try:
         wait_ready(server, tls)
         yield server
@@ -131,7 +135,7 @@ def running(
         stop(process)
 
 
-def wait_ready(server: Server, tls: Tls, timeout: float = READY_TIMEOUT) -> None:
+def wait_ready(server: Server, tls: Tls | None, timeout: float = READY_TIMEOUT) -> None:
     """Polls /healthz until it answers 200; a fixed sleep would be too short or too slow."""
     deadline = time.monotonic() + timeout
     last_error = "no answer yet"
@@ -139,9 +143,10 @@ def wait_ready(server: Server, tls: Tls, timeout: float = READY_TIMEOUT) -> None
         if server.process.poll() is not None:
             raise server.fail(f"exited with code {server.process.returncode} before it was ready")
         # `rcsgate serve` makes its certificate just before it starts listening.
-        if tls.cert.exists():
+        if tls is None or tls.cert.exists():
             try:
-                response = httpx.get(f"{server.base_url}/healthz", verify=tls.client_context())
+                verify = tls.client_context() if tls is not None else True
+                response = httpx.get(f"{server.base_url}/healthz", verify=verify)
                 if response.status_code == 200:
                     return
                 last_error = f"/healthz answered {response.status_code}: {response.text[:200]}"

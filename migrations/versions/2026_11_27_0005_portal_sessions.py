@@ -1,7 +1,7 @@
 """portal sessions
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-27 08:02:11.187707
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import rcsgate.kit.db
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

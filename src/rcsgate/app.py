@@ -28,6 +28,7 @@ from rcsgate.messages.endpoints import router as messages_router
 from rcsgate.openapi import build_openapi
 from rcsgate.portal import install_portal
 from rcsgate.problems import ProblemGuard, install_problem_handlers
+from rcsgate.webhooks.endpoints import router as webhooks_router
 
 DESCRIPTION = """\
 rcsgate's public API, compatible with the iP.1 RCS API v3.
@@ -47,6 +48,7 @@ def api_router() -> APIRouter:
         bundles_router,
         messages_router,
         capabilities_router,
+        webhooks_router,
     ):
         router.include_router(resource)
     return router

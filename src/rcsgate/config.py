@@ -100,6 +100,26 @@ class Settings(BaseSettings):
         description="How long a claimed job is a worker's before another may take it",
     )
 
+    # Customer webhooks (API.md 2.8).
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Deliver webhooks to loopback, link-local and private addresses too "
+        "(local runs with the simulator, tests); never in production",
+    )
+    webhook_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds an endpoint has to answer 2xx"
+    )
+    webhook_workers: int = Field(default=1, ge=0, description="Webhook sender loops per process")
+    webhook_endpoints_at_once: int = Field(
+        default=32, ge=1, description="Endpoints one sender serves at once, each on its own"
+    )
+    webhook_batch: int = Field(
+        default=200, ge=1, description="Deliveries taken from one endpoint's queue per round"
+    )
+    webhook_in_flight: int = Field(
+        default=16, ge=1, description="POSTs in flight to one endpoint (never two of a message)"
+    )
+
     @field_validator("trusted_proxies", "operators", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:

@@ -21,6 +21,7 @@ from rcsgate.kit.clock import Clock
 from rcsgate.kit.pagination import Page, PageParams, paginate
 from rcsgate.kit.schemas import slugify
 from rcsgate.models import Agent, AgentOperator, Brand
+from rcsgate.webhooks import emit as webhooks
 
 
 class AgentAlreadyLaunched(Conflict):
@@ -155,6 +156,7 @@ async def launch_agent(
     agent.status, agent.modified_at = "Submitted", now
     enqueue(session, clock, "launch_agent", {"agentId": agent.id, "operators": list(operators)})
     await session.flush()
+    await webhooks.agent_status(session, agent.id, now)
     return await _view(session, brand, agent)
 
 
@@ -166,6 +168,7 @@ async def record_launch_result(
     repository = AgentRepository(session)
     rows = (await repository.operators([agent.id])).get(agent.id, [])
     row = next((r for r in rows if r.operator == operator), None)
+    before = (agent.status, row.status if row is not None else None)
     if row is None:
         row = AgentOperator(agent_id=agent.id, operator=operator, status=status, modified_at=now)
         repository.add(row)
@@ -179,6 +182,8 @@ async def record_launch_result(
         agent.status = "Rejected"
     agent.modified_at = now
     await session.flush()
+    if (agent.status, status) != before:
+        await webhooks.agent_status(session, agent.id, now)
 
 
 class AgentNotLaunched(Conflict):

@@ -62,7 +62,7 @@ class BundleRepository:
         result = await self.session.execute(
             update(Message)
             .where(Message.bundle_id == bundle_id, Message.status.in_(CANCELLABLE))
-            .values(status="Cancelled", modified_at=at)
+            .values(status="Cancelled", modified_at=at, sequence=Message.sequence + 1)
             .returning(Message.id)
         )
         return list(result.scalars())

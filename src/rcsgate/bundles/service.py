@@ -27,6 +27,7 @@ from rcsgate.messages import service as messages
 from rcsgate.messages.repository import MessageRepository
 from rcsgate.messages.schemas import MessageRead
 from rcsgate.models import Bundle, Message
+from rcsgate.webhooks import emit as webhooks
 
 MAX_SCHEDULE_AHEAD = timedelta(days=180)
 
@@ -212,6 +213,7 @@ async def cancel_bundle(
         }
         for message_id in cancelled
     )
+    await webhooks.message_status(session, cancelled, "Cancelled")
     if bundle.cancelled_at is None:
         bundle.cancelled_at = now
     await session.flush()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -8,6 +10,7 @@ from rcsgate.accounts import service
 from rcsgate.accounts.schemas import AccountRead
 from rcsgate.cli.common import DatabaseUrl, DataDir, JsonFlag, emit, run_with_context, settings_from
 from rcsgate.context import AppContext
+from rcsgate.webhooks import service as webhooks
 
 app = typer.Typer(help="Customer accounts.", no_args_is_help=True)
 
@@ -48,4 +51,92 @@ def create(
         account.model_dump(mode="json", by_alias=True),
         as_json,
         f"account [bold]{account.id}[/bold] {account.name} ({account.rate_limit} req/s)",
+    )
+
+
+AccountOption = Annotated[str, typer.Option("--account", help="The account's id.")]
+webhook_secret = typer.Typer(
+    help="The secret that signs the account's webhooks (Standard Webhooks, whsec_...).",
+    no_args_is_help=True,
+)
+app.add_typer(webhook_secret, name="webhook-secret")
+
+
+@webhook_secret.command("show")
+def show_webhook_secret(
+    account: AccountOption,
+    as_json: JsonFlag = False,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Print the secrets that sign now (made on first use)."""
+    _secrets_command(account, None, as_json, database_url, data_dir)
+
+
+@webhook_secret.command("rotate")
+def rotate_webhook_secret(
+    account: AccountOption,
+    overlap_hours: Annotated[
+        float, typer.Option("--overlap-hours", min=0, help="How long the old secret still signs.")
+    ] = 24.0,
+    as_json: JsonFlag = False,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Make a new secret; the old one signs beside it until the overlap ends."""
+    _secrets_command(account, timedelta(hours=overlap_hours), as_json, database_url, data_dir)
+
+
+def _secrets_command(
+    account: str,
+    rotate_with_overlap: timedelta | None,
+    as_json: bool,
+    database_url: str | None,
+    data_dir: Path | None,
+) -> None:
+    settings = settings_from(database_url=database_url, data_dir=data_dir)
+
+    async def work(context: AppContext) -> dict[str, object]:
+        async with context.sessionmaker.begin() as session:
+            if rotate_with_overlap is None:
+                found = await webhooks.signing_secrets(session, account)
+            else:
+                found = await webhooks.rotate_secret(
+                    session, context.clock, account, rotate_with_overlap
+                )
+            return webhooks.secrets_view(found, context.clock.now())
+
+    _print_secrets(run_with_context(settings, work), as_json)
+
+
+def _print_secrets(view: dict[str, object], as_json: bool) -> None:
+    human = f"webhook secret: [bold]{view['secret']}[/bold]"
+    if view["previousSecret"]:
+        human += f"\nprevious (signs too until {view['previousUntil']}): {view['previousSecret']}"
+    emit(view, as_json, human)
+
+
+@app.command("webhook-url")
+def set_webhook_url(
+    account: AccountOption,
+    url: Annotated[
+        str | None, typer.Option(help="Where events go when no request or agent names a URL.")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the account's URL.")] = False,
+    as_json: JsonFlag = False,
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Set the account's deliveryReportUrl (the fallback after the request's and the agent's)."""
+    if (url is None) == (not clear):
+        raise typer.BadParameter("give --url URL or --clear")
+    settings = settings_from(database_url=database_url, data_dir=data_dir)
+
+    async def work(context: AppContext) -> None:
+        async with context.sessionmaker.begin() as session:
+            await webhooks.set_account_url(session, account, None if clear else url)
+
+    run_with_context(settings, work)
+    emit(
+        {"id": account, "deliveryReportUrl": url}, as_json, f"account {account}: {url or 'no URL'}"
     )

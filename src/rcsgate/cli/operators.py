@@ -18,6 +18,7 @@ from rcsgate.dispatch.runtime import running_dispatch
 from rcsgate.kit.logging import configure_logging
 from rcsgate.kit.migrations import upgrade_database
 from rcsgate.simulator.server import Simulator
+from rcsgate.webhooks.delivery import running_webhooks
 
 
 def public_base(settings: Settings) -> str:
@@ -38,7 +39,11 @@ async def simulated_operators(context: AppContext) -> AsyncIterator[Simulator]:
     )
     await simulator.start()
     try:
-        context.settings = settings.model_copy(update=simulator.endpoints(settings.data_dir))
+        update: dict[str, object] = dict(simulator.endpoints(settings.data_dir))
+        if "webhook_allow_private" not in settings.model_fields_set:
+            # A local run: its webhook receivers are on this machine too.
+            update["webhook_allow_private"] = True
+        context.settings = settings.model_copy(update=update)
         yield simulator
     finally:
         await simulator.aclose()
@@ -53,7 +58,8 @@ async def _until_signalled() -> None:
 
 
 def worker(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
-    """Run the dispatch workers only (operators from RCSGATE_RBM_*, _MAAP_*, _SMPP_*)."""
+    """Run the dispatch and webhook workers only (operators from RCSGATE_RBM_*, _MAAP_*,
+    _SMPP_*)."""
     settings = settings_from(database_url=database_url, data_dir=data_dir)
     configure_logging(settings.log_level, json=settings.log_json)
     upgrade_database(settings.resolved_database_url)
@@ -61,7 +67,7 @@ def worker(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     async def main() -> None:
         context = AppContext.create(settings)
         try:
-            async with running_dispatch(context):
+            async with running_dispatch(context), running_webhooks(context):
                 await _until_signalled()
         finally:
             await context.aclose()

@@ -19,6 +19,7 @@ from rcsgate.dispatch.runtime import running_dispatch
 from rcsgate.kit.logging import configure_logging
 from rcsgate.kit.migrations import upgrade_database
 from rcsgate.kit.tls import ensure_self_signed
+from rcsgate.webhooks.delivery import running_webhooks
 
 
 def build_app() -> FastAPI:
@@ -30,6 +31,7 @@ def build_app() -> FastAPI:
         [simulated_operators] if settings.simulator and settings.workers == 1 else []
     )
     hooks.append(running_dispatch)
+    hooks.append(running_webhooks)
     return create_app(settings, hooks=hooks)
 
 

@@ -35,9 +35,10 @@ class ConversationRepository:
     def messages(self, conversation_id: str) -> Select[Message]:
         return select(Message).where(Message.conversation_id == conversation_id)
 
-    async def close_open(self, agent_id: str, recipient: str, at: datetime) -> None:
-        """Only one conversation per agent and recipient is open: replies go to it."""
-        await self.session.execute(
+    async def close_open(self, agent_id: str, recipient: str, at: datetime) -> list[str]:
+        """Only one conversation per agent and recipient is open: replies go to it. The ids
+        of those closed."""
+        result = await self.session.execute(
             update(Conversation)
             .where(
                 Conversation.agent_id == agent_id,
@@ -45,9 +46,11 @@ class ConversationRepository:
                 Conversation.status == "Open",
             )
             .values(status="Closed", closed_at=at)
+            .returning(Conversation.id)
             # Nothing in this session holds those rows: skip the ORM's in-memory sync.
             .execution_options(synchronize_session=False)
         )
+        return list(result.scalars())
 
     async def latest_inbound(self, conversation_id: str) -> Message | None:
         return await self.session.scalar(

@@ -27,6 +27,7 @@ from rcsgate.kit.pagination import Page, PageParams, paginate
 from rcsgate.messages import service as messages
 from rcsgate.messages.schemas import MessageRead
 from rcsgate.models import Conversation, Message
+from rcsgate.webhooks import emit as webhooks
 
 
 class ConversationClosed(Conflict):
@@ -57,7 +58,8 @@ async def start_conversation(
     if data.unique_id and await repository.by_unique_id(account_id, data.unique_id):
         raise AlreadyExists(f"A conversation with uniqueId {data.unique_id!r} exists")
     now = clock.now()
-    await repository.close_open(sender.agent.id, number, now)
+    closed = await repository.close_open(sender.agent.id, number, now)
+    await webhooks.conversations(session, closed, "conversation.closed")
     conversation = Conversation(
         id=new_id(),
         account_id=account_id,
@@ -75,7 +77,9 @@ async def start_conversation(
         closed_at=None,
     )
     repository.add(conversation)
-    return await _send(session, clock, pricing, conversation, sender, data, variables)
+    read = await _send(session, clock, pricing, conversation, sender, data, variables)
+    await webhooks.conversations(session, [conversation.id], "conversation.started")
+    return read
 
 
 async def follow_up(
@@ -232,6 +236,7 @@ async def close_conversation(
         conversation.status = "Closed"
         conversation.closed_at = conversation.last_activity_at = clock.now()
         await session.flush()
+        await webhooks.conversations(session, [conversation.id], "conversation.closed")
     return (await conversation_reads(session, [conversation]))[0]
 
 

@@ -27,6 +27,7 @@ from rcsgate.kit.clock import Clock
 from rcsgate.kit.ids import new_id
 from rcsgate.messages.state import Step, advances, record_steps
 from rcsgate.models import Account, Agent, Conversation, Message, MessageRef
+from rcsgate.webhooks import emit as webhooks
 
 log = structlog.get_logger(__name__)
 MATCH_TRIES = 5
@@ -61,9 +62,16 @@ class Receipts:
             for event in events:
                 if event.kind in USER_MESSAGES:
                     await store_inbound(session, self.clock, event)
-                elif event.kind is not InboundKind.STATUS:
-                    # typing, subscribe, unsubscribe: customer webhooks carry these (issue 5).
+                elif event.kind is not InboundKind.STATUS:  # typing, subscribe, unsubscribe
                     log.info("operator.user_event", kind=event.kind, operator=event.operator)
+                    await webhooks.user_event(
+                        session,
+                        event.kind.value,
+                        event.agent,
+                        event.msisdn,
+                        event.at,
+                        event.operator,
+                    )
 
     async def sink(self, event: InboundEvent) -> None:
         await self.handle([event])
@@ -176,6 +184,7 @@ async def store_inbound(session: AsyncSession, clock: Clock, event: InboundEvent
         .values(message_count=Conversation.message_count + 1, last_activity_at=now)
         .execution_options(synchronize_session=False)
     )
+    await webhooks.message_inbound(session, message_id)
     return message_id
 
 
@@ -228,6 +237,7 @@ async def _open_conversation(
     )
     session.add(conversation)
     await session.flush()
+    await webhooks.conversations(session, [conversation.id], "conversation.started")
     return conversation
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, DateTime, Table, event, func, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -73,6 +74,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def insert_ignoring_conflicts(
+    dialect: Dialect, table: Table, conflict_columns: Sequence[str]
+) -> Any:
+    """`INSERT ... ON CONFLICT (columns) DO NOTHING` on either database: rows that would
+    break that unique index are skipped, without waiting on or locking the rows they match."""
+    module = postgresql if dialect.name == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
 # Rows per statement or COPY chunk in bulk inserts: large enough to amortise round trips,

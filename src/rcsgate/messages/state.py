@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from rcsgate.kit.ids import new_id
 from rcsgate.models import Message, MessageEvent
+from rcsgate.webhooks import emit as webhooks
 
 # Progress along the way to the phone; a status moves only to a higher rank.
 RANK = {"Scheduled": 0, "Queued": 1, "Sent": 2, "Delivered": 3, "Read": 4}
@@ -70,11 +71,14 @@ async def record(session: AsyncSession, step: Step) -> bool:
         _values(step),
     )
     await _journal(session, [step])
-    return bool(result.rowcount) if isinstance(result, CursorResult) else False
+    moved = bool(result.rowcount) if isinstance(result, CursorResult) else False
+    if moved:
+        await webhooks.message_status(session, [step.message_id], step.status)
+    return moved
 
 
 async def record_many(session: AsyncSession, steps: Sequence[Step]) -> None:
-    """`record` for a batch of steps of one status, in two statements."""
+    """`record` for a batch of steps of one status, in a constant number of statements."""
     if not steps:
         return
     first = steps[0]
@@ -82,6 +86,8 @@ async def record_many(session: AsyncSession, steps: Sequence[Step]) -> None:
     statement = _move(first.status, first.new_attempt).where(MESSAGES.c.id == bindparam("mid"))
     await session.execute(statement, [{**_values(s), "mid": s.message_id} for s in steps])
     await _journal(session, steps)
+    # Rows that did not move keep a sequence already emitted: the emission skips them.
+    await webhooks.message_status(session, [s.message_id for s in steps], first.status)
 
 
 async def record_steps(session: AsyncSession, steps: Sequence[Step]) -> None:
@@ -111,6 +117,7 @@ def _move(status: str, new_attempt: bool) -> Update:
             operator=bindparam("s_operator"),
             status_reason=bindparam("s_reason"),
             modified_at=bindparam("s_at"),
+            sequence=MESSAGES.c.sequence + 1,  # numbers the message.status webhooks
         )
     )
 

@@ -13,6 +13,9 @@ from rcsgate.models.message import Message, MessageEvent
 from rcsgate.models.message_ref import MessageRef
 from rcsgate.models.portal_session import PortalSession
 from rcsgate.models.user import User
+from rcsgate.models.webhook_attempt import WebhookAttempt
+from rcsgate.models.webhook_delivery import WebhookDelivery
+from rcsgate.models.webhook_endpoint import WebhookEndpoint
 
 __all__ = [
     "Account",
@@ -31,4 +34,7 @@ __all__ = [
     "MessageRef",
     "PortalSession",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

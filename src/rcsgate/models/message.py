@@ -50,6 +50,8 @@ class Message(IdMixin, Base):
     modified_at: Mapped[datetime]
     send_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
+    # How many times the status moved: the `sequence` of its message.status webhooks.
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class MessageEvent(IdMixin, Base):
