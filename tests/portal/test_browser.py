@@ -251,6 +251,7 @@ TOUR = [
     ("messages", "/portal/messages"),
     ("message", "/portal/messages/{message}"),
     ("usage", "/portal/usage"),
+    ("webhooks", "/portal/webhooks"),
 ]
 
 

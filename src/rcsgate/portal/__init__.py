@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.staticfiles import StaticFiles
 
 from rcsgate.portal.errors import install_error_pages
-from rcsgate.portal.pages import accounts, auth, brands, keys, traffic, usage
+from rcsgate.portal.pages import accounts, auth, brands, keys, traffic, usage, webhooks
 from rcsgate.portal.web import PREFIX
 
 STATIC = Path(__file__).parent / "static"
@@ -27,6 +27,7 @@ def install_portal(app: FastAPI) -> None:
         brands.router,
         traffic.router,
         usage.router,
+        webhooks.router,
     ):
         router.include_router(section)
     app.include_router(router)

@@ -142,6 +142,26 @@ EN: dict[str, str] = {
     "cost_per_day": "Cost per day",
     "as_table": "The numbers as a table",
     "day": "Day",
+    "webhooks": "Webhooks",
+    "url_hint": "Where events go when neither the request nor the agent names a URL; empty "
+    "clears it.",
+    "signing_secret": "Signing secret",
+    "reveal": "Reveal",
+    "rotate": "Rotate",
+    "overlap_hours": "Old secret keeps signing for (hours)",
+    "overlap_hint": "So receivers can switch to the new secret at any time in between.",
+    "previous_until": "The previous secret also signs until {until}.",
+    "rotated": "Secret rotated.",
+    "delivery_log": "Delivery log",
+    "delivery": "Delivery",
+    "attempts": "Attempts",
+    "no_attempts": "Not tried yet.",
+    "last_response": "Response",
+    "redeliver": "Redeliver",
+    "replay": "Replay",
+    "replay_since": "Everything since (UTC)",
+    "replayed": "{count} deliveries queued again.",
+    "event_body": "Event as POSTed",
 }
 
 SV: dict[str, str] = {
@@ -272,6 +292,26 @@ SV: dict[str, str] = {
     "cost_per_day": "Kostnad per dag",
     "as_table": "Siffrorna som tabell",
     "day": "Dag",
+    "webhooks": "Webhooks",
+    "url_hint": "Dit händelser skickas när varken anropet eller agenten anger en URL; tomt "
+    "tar bort den.",
+    "signing_secret": "Signeringsnyckel",
+    "reveal": "Visa",
+    "rotate": "Byt",
+    "overlap_hours": "Den gamla nyckeln signerar också i (timmar)",
+    "overlap_hint": "Så att mottagare kan byta till den nya nyckeln när som helst under tiden.",
+    "previous_until": "Den förra nyckeln signerar också till {until}.",
+    "rotated": "Nyckeln är bytt.",
+    "delivery_log": "Leveranslogg",
+    "delivery": "Leverans",
+    "attempts": "Försök",
+    "no_attempts": "Inte försökt än.",
+    "last_response": "Svar",
+    "redeliver": "Skicka igen",
+    "replay": "Spela upp igen",
+    "replay_since": "Allt sedan (UTC)",
+    "replayed": "{count} leveranser köade igen.",
+    "event_body": "Händelsen som den skickades",
 }
 
 CATALOGS = {"en": EN, "sv": SV}

@@ -35,6 +35,7 @@ SECTIONS = [
     ("bundles", "/bundles"),
     ("messages", "/messages"),
     ("usage", "/usage"),
+    ("webhooks", "/webhooks"),
 ]
 SECURITY_HEADERS = {
     # Message images live on the customer's servers (https only).
