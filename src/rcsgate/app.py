@@ -1,4 +1,4 @@
-"""create_app(settings): the ASGI app with /v3, /healthz and /metrics."""
+"""create_app(settings): the ASGI app with /v3, /portal, /healthz and /metrics."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from rcsgate.idempotency import Idempotency
 from rcsgate.kit.metrics import MetricsMiddleware, metrics_endpoint
 from rcsgate.messages.endpoints import router as messages_router
 from rcsgate.openapi import build_openapi
+from rcsgate.portal import install_portal
 from rcsgate.problems import ProblemGuard, install_problem_handlers
 from rcsgate.webhooks.endpoints import router as webhooks_router
 
@@ -91,6 +92,7 @@ def create_app(
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     install_problem_handlers(app)
+    install_portal(app)
     app.add_middleware(Idempotency, context=app_context)
     app.add_middleware(ApiGate, context=app_context)
     app.add_middleware(MetricsMiddleware)

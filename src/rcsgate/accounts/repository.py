@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rcsgate.models import Account, User
+from rcsgate.models import Account, PortalSession, User
 
 
 class AccountRepository:
@@ -35,3 +35,34 @@ class AccountRepository:
 
     def add(self, row: Account | User) -> None:
         self.session.add(row)
+
+    async def user(self, user_id: str) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def users_of(self, account_id: str) -> list[User]:
+        rows = await self.session.scalars(
+            select(User).where(User.account_id == account_id).order_by(User.created_at, User.id)
+        )
+        return list(rows)
+
+    def add_session(self, row: PortalSession) -> None:
+        self.session.add(row)
+
+    async def live_session(self, token_hash: str, now: datetime) -> PortalSession | None:
+        return await self.session.scalar(
+            select(PortalSession).where(
+                PortalSession.token_hash == token_hash, PortalSession.expires_at > now
+            )
+        )
+
+    async def delete_expired_sessions(self, user_id: str, now: datetime) -> None:
+        await self.session.execute(
+            delete(PortalSession).where(
+                PortalSession.user_id == user_id, PortalSession.expires_at <= now
+            )
+        )
+
+    async def delete_session(self, token_hash: str) -> None:
+        await self.session.execute(
+            delete(PortalSession).where(PortalSession.token_hash == token_hash)
+        )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Row
@@ -11,10 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rcsgate.accounts.repository import AccountRepository
 from rcsgate.errors import AlreadyExists, NotFound, ValidationFailed
 from rcsgate.kit.clock import Clock
-from rcsgate.kit.crypto import hash_password
-from rcsgate.models import Account, User
+from rcsgate.kit.crypto import hash_password, random_token, token_hash, verify_password
+from rcsgate.models import Account, PortalSession, User
 
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1000
+SESSION_LIFETIME = timedelta(hours=12)
+# Verified against when the e-mail is unknown, so a miss costs as long as a wrong password.
+_UNKNOWN_USER_HASH = hash_password("no such user, no such password")
 
 
 async def create_account(
@@ -46,13 +51,36 @@ async def create_account(
     return account
 
 
+async def sign_up(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    name: str,
+    email: str,
+    password: str,
+    currency: str,
+    rate_limit: int,
+) -> User:
+    """A new account and its first user (the portal's sign-up)."""
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise ValidationFailed.field("/name", "must be 1 to 200 characters")
+    account = await create_account(
+        session, clock, name=name, email=email, currency=currency, rate_limit=rate_limit
+    )
+    return await add_user(session, clock, account, email=email, password=password)
+
+
 async def add_user(
     session: AsyncSession, clock: Clock, account: Account, *, email: str, password: str
 ) -> User:
-    if len(password) < MIN_PASSWORD_LENGTH:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise ValidationFailed.field(
-            "/password", f"must be at least {MIN_PASSWORD_LENGTH} characters"
+            "/password",
+            f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
         )
+    if not _looks_like_email(email):
+        raise ValidationFailed.field("/email", "must be an e-mail address")
     repository = AccountRepository(session)
     if await repository.user_by_email(email) is not None:
         raise AlreadyExists("A user with this e-mail address exists")
@@ -75,3 +103,76 @@ async def account_summary(
     if row is None:
         raise NotFound(f"No account {account_id}")
     return row
+
+
+def _looks_like_email(email: str) -> bool:
+    local, at, domain = email.strip().rpartition("@")
+    return bool(at and local and "." in domain and " " not in email.strip()) and len(email) <= 320
+
+
+async def get_account(session: AsyncSession, account_id: str) -> Account:
+    account = await AccountRepository(session).get(account_id)
+    if account is None:
+        raise NotFound(f"No account {account_id}")
+    return account
+
+
+async def list_users(session: AsyncSession, account_id: str) -> list[User]:
+    return await AccountRepository(session).users_of(account_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedIn:
+    """A live portal session: who is logged in, and the CSRF token of their forms."""
+
+    user_id: str
+    account_id: str
+    email: str
+    csrf_token: str
+
+
+async def log_in(
+    session: AsyncSession, clock: Clock, *, email: str, password: str
+) -> tuple[str, LoggedIn] | None:
+    """A new session's cookie token and the session, or None for a wrong e-mail or password."""
+    user = await AccountRepository(session).user_by_email(email.strip())
+    if user is None:
+        verify_password(_UNKNOWN_USER_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    return await start_session(session, clock, user)
+
+
+async def start_session(session: AsyncSession, clock: Clock, user: User) -> tuple[str, LoggedIn]:
+    """A new session; the user's expired ones are deleted here, so rows do not pile up."""
+    token = random_token("", 32)
+    now = clock.now()
+    repository = AccountRepository(session)
+    await repository.delete_expired_sessions(user.id, now)
+    row = PortalSession(
+        token_hash=token_hash(token),
+        user_id=user.id,
+        csrf_token=random_token("", 32),
+        created_at=now,
+        expires_at=now + SESSION_LIFETIME,
+    )
+    repository.add_session(row)
+    await session.flush()
+    return token, LoggedIn(user.id, user.account_id, user.email, row.csrf_token)
+
+
+async def logged_in(session: AsyncSession, clock: Clock, token: str) -> LoggedIn | None:
+    """The session behind a cookie token, or None when unknown, ended or expired."""
+    repository = AccountRepository(session)
+    row = await repository.live_session(token_hash(token), clock.now())
+    if row is None:
+        return None
+    user = await repository.user(row.user_id)
+    if user is None:
+        return None
+    return LoggedIn(user.id, user.account_id, user.email, row.csrf_token)
+
+
+async def log_out(session: AsyncSession, token: str) -> None:
+    await AccountRepository(session).delete_session(token_hash(token))

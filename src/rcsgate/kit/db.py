@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Table, event, insert
+from sqlalchemy import JSON, ColumnElement, DateTime, Table, event, func, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.types import TypeDecorator
 
 
@@ -137,3 +138,13 @@ def _record(values: tuple[Any, ...], as_json: list[int]) -> tuple[Any, ...]:
         if record[i] is not None:
             record[i] = json.dumps(record[i])
     return tuple(record)
+
+
+def utc_day(
+    column: ColumnElement[datetime] | InstrumentedAttribute[datetime], dialect: str
+) -> ColumnElement[str]:
+    """`YYYY-MM-DD` of a UTCDateTime column, in UTC, on either database (SQLite keeps it
+    naive UTC; PostgreSQL's own day depends on the session's time zone, so it is pinned)."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d", column)

@@ -39,12 +39,17 @@ class RateLimiter:
     def __init__(self, redis_url: str | None = None, *, namespace: str = "rcsgate") -> None:
         self._storage = _redis_storage(redis_url, namespace) if redis_url else MemoryStorage()
         self._limiter = MovingWindowRateLimiter(self._storage)
-        self._items: dict[int, RateLimitItemPerSecond] = {}
+        self._items: dict[tuple[int, int], RateLimitItemPerSecond] = {}
+
+    def _item(self, amount: int, seconds: int) -> RateLimitItemPerSecond:
+        item = self._items.get((amount, seconds))
+        if item is None:
+            item = RateLimitItemPerSecond(amount, seconds)
+            self._items[amount, seconds] = item
+        return item
 
     async def hit(self, key: str, per_second: int) -> Decision:
-        item = self._items.get(per_second)
-        if item is None:
-            item = self._items.setdefault(per_second, RateLimitItemPerSecond(per_second))
+        item = self._item(per_second, 1)
         allowed = await self._limiter.hit(item, key)
         stats = await self._limiter.get_window_stats(item, key)
         return Decision(
@@ -53,6 +58,14 @@ class RateLimiter:
             remaining=stats.remaining,
             reset_after=max(0.0, stats.reset_time - time.time()),
         )
+
+    async def spent(self, key: str, amount: int, seconds: int) -> bool:
+        """Whether `amount` hits were counted on `key` in the last `seconds` (nothing counted)."""
+        return not await self._limiter.test(self._item(amount, seconds), key)
+
+    async def count(self, key: str, amount: int, seconds: int) -> None:
+        """Counts one hit on `key` against `amount` per `seconds` (failed log-ins)."""
+        await self._limiter.hit(self._item(amount, seconds), key)
 
     async def reset(self) -> None:
         await self._storage.reset()

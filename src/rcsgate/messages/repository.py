@@ -4,10 +4,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rcsgate.kit.db import bulk_insert
+from rcsgate.kit.db import bulk_insert, utc_day
 from rcsgate.models import Agent, Brand, Bundle, Message, MessageEvent
 
 
@@ -29,6 +29,23 @@ class MessageRepository:
         return await self.session.scalar(
             select(Message).where(Message.id == message_id, Message.account_id == account_id)
         )
+
+    async def usage(
+        self, account_id: str, since: datetime, until: datetime
+    ) -> Sequence[Row[str, str, int, Any]]:
+        """(day, channel, messages, cost) of the account's outbound messages made in the period."""
+        day = utc_day(Message.created_at, self.session.get_bind().dialect.name)
+        statement = (
+            select(day, Message.channel, func.count(), func.coalesce(func.sum(Message.price), 0))
+            .where(
+                Message.account_id == account_id,
+                Message.direction == "Outbound",
+                Message.created_at >= since,
+                Message.created_at < until,
+            )
+            .group_by(day, Message.channel)
+        )
+        return (await self.session.execute(statement)).all()
 
     def of_account(self, account_id: str) -> Select[Message]:
         return select(Message).where(Message.account_id == account_id)

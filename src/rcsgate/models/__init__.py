@@ -11,6 +11,7 @@ from rcsgate.models.idempotency import IdempotencyKey
 from rcsgate.models.job import Job
 from rcsgate.models.message import Message, MessageEvent
 from rcsgate.models.message_ref import MessageRef
+from rcsgate.models.portal_session import PortalSession
 from rcsgate.models.user import User
 from rcsgate.models.webhook_attempt import WebhookAttempt
 from rcsgate.models.webhook_delivery import WebhookDelivery
@@ -31,6 +32,7 @@ __all__ = [
     "Message",
     "MessageEvent",
     "MessageRef",
+    "PortalSession",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",
