@@ -124,3 +124,55 @@ class TestAgents:
         assert "Request launch" not in page
         again = await browser_client.post(AGENT + "/launch", data={"csrf": csrf_of(page)})
         assert again.status_code == 303, "a second request changes nothing and says nothing"
+
+
+class TestBrandEdit:
+    EDIT = "/portal/brands/min-butik-ab/edit"
+
+    async def test_edit_sets_and_clears_fields(
+        self, browser_client: httpx.AsyncClient, client_for: ClientFactory
+    ) -> None:
+        await shop(browser_client)
+        form = await browser_client.get(self.EDIT)
+        assert 'value="https://minbutik.se"' in form.text
+        saved = await submit(
+            browser_client,
+            self.EDIT,
+            self.EDIT,
+            {"displayName": "Min Butik", "website": "", "logoUrl": "https://minbutik.se/l.png"},
+        )
+        assert saved.status_code == 303
+        assert saved.headers["location"] == "/portal/brands/min-butik-ab"
+        token = token_of((await add_key(browser_client, "api")).text)
+        brand = (await client_for(token=token).get("/v3/brands/min-butik-ab")).json()
+        assert (brand["displayName"], brand["website"], brand["logoUrl"]) == (
+            "Min Butik",
+            None,
+            "https://minbutik.se/l.png",
+        )
+
+    async def test_a_bad_edit_names_its_field_and_keeps_the_brand(
+        self, browser_client: httpx.AsyncClient
+    ) -> None:
+        await shop(browser_client)
+        bad = await submit(
+            browser_client, self.EDIT, self.EDIT, {"displayName": "", "logoUrl": "http://x.se"}
+        )
+        assert bad.status_code == 400
+        assert 'id="displayName-error"' in bad.text
+        assert 'id="logoUrl-error"' in bad.text
+        assert (
+            "<h1>Min Butik AB</h1>"
+            in (await browser_client.get("/portal/brands/min-butik-ab")).text
+        )
+
+    async def test_another_accounts_brand_cannot_be_edited(
+        self, browser_client: httpx.AsyncClient, client_for: ClientFactory
+    ) -> None:
+        await shop(browser_client)
+        stranger = client_for()
+        await sign_up(stranger)
+        assert (await stranger.get(self.EDIT)).status_code == 404
+        csrf = csrf_of((await stranger.get("/portal/brands")).text)
+        refused = await stranger.post(self.EDIT, data={"csrf": csrf, "displayName": "Mine"})
+        assert refused.status_code == 404

@@ -18,6 +18,14 @@ class BrandCreate(ApiModel):
     logo_url: HttpsUrl | None = Field(default=None, examples=["https://minbutik.se/logo.png"])
 
 
+class BrandUpdate(ApiModel):
+    """A brand's editable fields (the portal's edit form); its name stays."""
+
+    display_name: str = Field(min_length=1, max_length=100)
+    website: HttpUrl | None = None
+    logo_url: HttpsUrl | None = None
+
+
 class BrandRead(ApiModel):
     brand_name: str = Field(examples=["min-butik-ab"])
     display_name: str = Field(examples=["Min Butik AB"])

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcsgate.brands.repository import BrandRepository
-from rcsgate.brands.schemas import BrandCreate
+from rcsgate.brands.schemas import BrandCreate, BrandUpdate
 from rcsgate.errors import AlreadyExists, Conflict, NotFound
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.pagination import Page, PageParams, paginate
@@ -51,6 +51,17 @@ async def get_brand(session: AsyncSession, account_id: str, name: str) -> Brand:
     brand = await BrandRepository(session).find(account_id, name)
     if brand is None:
         raise NotFound(f"No brand {name!r}")
+    return brand
+
+
+async def update_brand(
+    session: AsyncSession, account_id: str, name: str, data: BrandUpdate
+) -> Brand:
+    brand = await get_brand(session, account_id, name)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        setattr(brand, field, value)
+    brand.display_key = brand.display_name.casefold()
+    await session.flush()
     return brand
 
 

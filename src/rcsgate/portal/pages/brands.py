@@ -1,4 +1,4 @@
-"""Brands and agents: list, create, edit an agent, request launch, launch status per operator.
+"""Brands and agents: list, create, edit, request launch, launch status per operator.
 
 Forms post camelCase field names, the same as the /v3 bodies, so the API's schemas validate
 them and their error pointers (`/displayName`) name the form field directly. An empty field
@@ -25,8 +25,8 @@ from rcsgate.agents.service import (
     list_agents,
     update_agent,
 )
-from rcsgate.brands.schemas import BrandCreate
-from rcsgate.brands.service import create_brand, get_brand, list_brands
+from rcsgate.brands.schemas import BrandCreate, BrandUpdate
+from rcsgate.brands.service import create_brand, get_brand, list_brands, update_brand
 from rcsgate.dependencies import Session, context_of
 from rcsgate.errors import NotFound, RcsgateError
 from rcsgate.kit.pagination import MAX_LIMIT, PageParams
@@ -36,6 +36,7 @@ from rcsgate.portal.web import Form, Viewer, redirect, render
 router = APIRouter()
 ALL = PageParams(limit=MAX_LIMIT)
 BRAND_FIELDS = list(BrandCreate.model_fields)
+BRAND_EDIT_FIELDS = list(BrandUpdate.model_fields)
 UPDATE_FIELDS = ["display_name", "use_case", *AgentFields.model_fields]
 AGENT_FIELDS = ["agent_name", *UPDATE_FIELDS]
 USE_CASES = ["MultiUse", "Transactional", "Promotional", "OTP"]
@@ -133,6 +134,49 @@ async def _brand(
         "use_cases": USE_CASES,
     }
     return render(request, "brand.html", page, viewer=viewer, status=400 if errors else 200)
+
+
+@router.get("/brands/{brand_name}/edit")
+async def brand_edit_page(
+    request: Request, session: Session, viewer: Viewer, brand_name: str
+) -> Response:
+    return await _brand_edit(request, session, viewer, brand_name)
+
+
+@router.post("/brands/{brand_name}/edit")
+async def edit_brand(
+    request: Request, session: Session, viewer: Viewer, form: Form, brand_name: str
+) -> Response:
+    """Every field of the form is sent: an emptied website or logo is cleared."""
+    given = _values(form, BrandUpdate, BRAND_EDIT_FIELDS)
+    patch = {_alias(BrandUpdate, name): None for name in BRAND_EDIT_FIELDS} | given
+    try:
+        data = _parse(BrandUpdate, patch)
+        await update_brand(session, viewer.account_id, brand_name, data)
+    except NotFound:
+        raise  # the 404 page, not a form error
+    except RcsgateError as error:
+        await session.rollback()
+        errors = _errors(error, BrandUpdate, BRAND_EDIT_FIELDS)
+        return await _brand_edit(request, session, viewer, brand_name, given, errors)
+    return redirect(f"/brands/{brand_name}")
+
+
+async def _brand_edit(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    brand_name: str,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    brand = await get_brand(session, viewer.account_id, brand_name)
+    if values is None:
+        values = {
+            _alias(BrandUpdate, name): str(getattr(brand, name) or "") for name in BRAND_EDIT_FIELDS
+        }
+    page = {"brand": brand, "values": values, "errors": errors or {}}
+    return render(request, "brand_edit.html", page, viewer=viewer, status=400 if errors else 200)
 
 
 @router.post("/brands/{brand_name}/agents")
