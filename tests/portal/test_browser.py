@@ -243,6 +243,7 @@ TOUR = [
     ("keys", "/portal/accounts/permissions/keys"),
     ("brands", "/portal/brands"),
     ("brand", f"/portal/brands/{BRAND}"),
+    ("brand-edit", f"/portal/brands/{BRAND}/edit"),
     ("agent", f"/portal/brands/{BRAND}/agents/{AGENT}"),
     ("conversations", "/portal/conversations"),
     ("conversation", "/portal/conversations/{conversation}"),
