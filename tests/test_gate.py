@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 from rcsgate.context import AppContext
 from rcsgate.keys.service import revoke_key
 from rcsgate.kit.clock import FakeClock
+from rcsgate.models import ApiKey
 from tests.conftest import ClientFactory, Tenant, TenantFactory
 
 TRUSTED_PROXY = "10.9.0.5"  # inside settings.trusted_proxies (10.9.0.0/16)
@@ -22,6 +24,13 @@ def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str
     assert body["type"] == f"https://rcsgate.dev/problems/{slug}", body
     assert body["status"] == status
     return body
+
+
+async def last_used(context: AppContext, tenant: Tenant) -> datetime | None:
+    async with context.sessionmaker() as session:
+        key = await session.get(ApiKey, tenant.key_id)
+        assert key is not None
+        return key.last_used_at
 
 
 class TestAuthentication:
@@ -135,6 +144,21 @@ class TestIpAllowList:
     ) -> None:
         response = await client_for(peer=peer, token=restricted.token).get("/v3/account")
         assert_problem(response, 403, "ip-not-allowed")
+
+    async def test_only_a_use_from_an_allowed_address_counts_as_use(
+        self,
+        client_for: ClientFactory,
+        restricted: Tenant,
+        context: AppContext,
+        clock: FakeClock,
+    ) -> None:
+        refused = await client_for(peer="203.0.113.9", token=restricted.token).get("/v3/account")
+        assert refused.status_code == 403
+        assert await last_used(context, restricted) is None
+        context.key_cache.forget_key(restricted.key_id)
+        allowed = await client_for(peer="198.51.100.7", token=restricted.token).get("/v3/account")
+        assert allowed.status_code == 200
+        assert await last_used(context, restricted) == clock.now()
 
     async def test_forged_forwarded_for_from_an_untrusted_peer_is_ignored(
         self, client_for: ClientFactory, restricted: Tenant

@@ -30,7 +30,7 @@ from rcsgate.errors import (
     UnsupportedMediaType,
     problem_response,
 )
-from rcsgate.keys.service import Principal, authenticate
+from rcsgate.keys.service import Principal, authenticate, record_use
 from rcsgate.kit.asgi import replay_body
 from rcsgate.kit.crypto import token_hash
 from rcsgate.kit.net import address_in, client_address
@@ -96,7 +96,7 @@ class ApiGate:
         token = token.strip()
         if scheme.lower() != "bearer" or not token or " " in token:
             raise Unauthorized("Send the API key as 'Authorization: Bearer <key>'")
-        principal = await self._principal(token_hash(token))
+        principal, looked_up = await self._principal(token_hash(token))
         if principal is None:
             raise Unauthorized("Unknown or revoked API key")
         if principal.allowed_networks:
@@ -108,18 +108,23 @@ class ApiGate:
             )
             if address is None or not address_in(address, principal.allowed_networks):
                 raise IpNotAllowed(f"Address {address} is not in this key's allow-list")
+        if looked_up:
+            # Only a use that passed the allow-list counts; a cached key was counted lately.
+            async with self.context.sessionmaker.begin() as session:
+                await record_use(session, self.context.clock, principal.key_id)
         return principal
 
-    async def _principal(self, hashed: str) -> Principal | None:
+    async def _principal(self, hashed: str) -> tuple[Principal | None, bool]:
+        """The key's principal, and whether it was read from the database just now."""
         cache = self.context.key_cache
         principal = cache.get(hashed)
-        if principal is None:
-            async with self.context.sessionmaker() as session:
-                principal = await authenticate(session, self.context.clock, hashed)
-                await session.commit()
-            if principal is not None:
-                cache.put(hashed, principal)
-        return principal
+        if principal is not None:
+            return principal, False
+        async with self.context.sessionmaker() as session:
+            principal = await authenticate(session, hashed)
+        if principal is not None:
+            cache.put(hashed, principal)
+        return principal, True
 
     async def _checked_body(
         self, scope: Scope, headers: Headers, receive: Receive, rate_headers: dict[str, str]

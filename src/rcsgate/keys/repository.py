@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcsgate.models import Account, ApiKey
@@ -35,7 +35,13 @@ class KeyRepository:
         )
         return result.first()
 
-    async def touch(self, key_id: str, at: datetime) -> None:
+    async def touch(self, key_id: str, at: datetime, every: timedelta) -> None:
+        """Record a use at `at`, unless one was recorded less than `every` before."""
         await self.session.execute(
-            update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=at)
+            update(ApiKey)
+            .where(
+                ApiKey.id == key_id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= at - every),
+            )
+            .values(last_used_at=at)
         )

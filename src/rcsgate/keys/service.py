@@ -82,6 +82,11 @@ async def list_keys(session: AsyncSession, account_id: str) -> list[ApiKey]:
     return await KeyRepository(session).for_account(account_id)
 
 
+async def record_use(session: AsyncSession, clock: Clock, key_id: str) -> None:
+    """A request passed the key's checks: its last use, written at most once a minute."""
+    await KeyRepository(session).touch(key_id, clock.now(), TOUCH_INTERVAL)
+
+
 async def revoke_key(session: AsyncSession, clock: Clock, account_id: str, key_id: str) -> ApiKey:
     key = await KeyRepository(session).get(account_id, key_id)
     if key is None:
@@ -92,16 +97,12 @@ async def revoke_key(session: AsyncSession, clock: Clock, account_id: str, key_i
     return key
 
 
-async def authenticate(session: AsyncSession, clock: Clock, hashed: str) -> Principal | None:
+async def authenticate(session: AsyncSession, hashed: str) -> Principal | None:
     """The principal for a live key's token hash, or None for an unknown or revoked one."""
-    repository = KeyRepository(session)
-    found = await repository.live_by_hash(hashed)
+    found = await KeyRepository(session).live_by_hash(hashed)
     if found is None:
         return None
     key, rate_limit, currency = found
-    now = clock.now()
-    if key.last_used_at is None or now - key.last_used_at >= TOUCH_INTERVAL:
-        await repository.touch(key.id, now)
     return Principal(
         key_id=key.id,
         account_id=key.account_id,
