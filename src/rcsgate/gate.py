@@ -30,7 +30,7 @@ from rcsgate.errors import (
     UnsupportedMediaType,
     problem_response,
 )
-from rcsgate.keys.service import Principal, authenticate, record_use
+from rcsgate.keys.service import Principal, authenticate, record_use, use_is_due
 from rcsgate.kit.asgi import replay_body
 from rcsgate.kit.crypto import token_hash
 from rcsgate.kit.net import address_in, client_address
@@ -108,7 +108,7 @@ class ApiGate:
             )
             if address is None or not address_in(address, principal.allowed_networks):
                 raise IpNotAllowed(f"Address {address} is not in this key's allow-list")
-        if looked_up:
+        if looked_up and use_is_due(principal, self.context.clock.now()):
             # Only a use that passed the allow-list counts; a cached key was counted lately.
             async with self.context.sessionmaker.begin() as session:
                 await record_use(session, self.context.clock, principal.key_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,13 @@ class Principal:
     rate_limit: int
     allowed_networks: tuple[IPNetwork, ...]
     currency: str = "SEK"
+    last_used_at: datetime | None = None  # as read with the key
+
+
+def use_is_due(principal: Principal, now: datetime) -> bool:
+    """Whether a use now should be recorded: last use is kept to the minute, not per request."""
+    last = principal.last_used_at
+    return last is None or now - last >= TOUCH_INTERVAL
 
 
 def parse_allowed_ips(values: Sequence[str], pointer: str = "/allowedIps") -> list[str]:
@@ -109,4 +116,5 @@ async def authenticate(session: AsyncSession, hashed: str) -> Principal | None:
         rate_limit=rate_limit,
         allowed_networks=tuple(ipaddress.ip_network(v) for v in key.allowed_ips),
         currency=currency,
+        last_used_at=key.last_used_at,
     )
