@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         description="How long a process trusts a looked-up key; bounds how late a revocation bites",
     )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    callback_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest operator callback body; a larger one is refused (413) before its "
+        "signature is checked, so an unauthenticated sender cannot make us buffer more",
+    )
     currency: str = "SEK"
     message_price: Decimal = Field(
         default=Decimal("0.45"), ge=0, description="Price of one RCS message, account currency"
