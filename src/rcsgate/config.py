@@ -15,6 +15,10 @@ from rcsgate.kit.net import IPNetwork, parse_network
 DEFAULT_DATA_DIR = Path("var")
 
 
+class SettingsError(ValueError):
+    """Settings a process must not run with; the message names the setting to give."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RCSGATE_", extra="ignore")
 
@@ -143,6 +147,21 @@ class Settings(BaseSettings):
     @cached_property
     def trusted_networks(self) -> tuple[IPNetwork, ...]:
         return tuple(parse_network(item) for item in self.trusted_proxies)
+
+    def require_operator_secrets(self) -> None:
+        """SettingsError for an operator configured without the secret that verifies its
+        callbacks: an empty HMAC key is one anyone can sign with, so its receipts and inbound
+        messages could be forged."""
+        needed = (
+            ("RBM", "rbm_base_url", "rbm_client_token"),
+            ("MaaP", "maap_base_url", "maap_callback_secret"),
+        )
+        for operator, url, secret in needed:
+            if getattr(self, url) and not getattr(self, secret):
+                raise SettingsError(
+                    f"RCSGATE_{secret.upper()} is not set, but {operator} is configured "
+                    f"(RCSGATE_{url.upper()}): its callbacks could not be verified"
+                )
 
     @property
     def resolved_database_url(self) -> str:

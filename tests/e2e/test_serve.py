@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 START_DEADLINE_S = 60
 
@@ -147,3 +148,31 @@ def test_given_certificate_is_used(tmp_path: Path) -> None:
 
     assert response.status_code == 200
     assert not (tmp_path / "data" / "tls").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "setting", "needed"),
+    [
+        (["serve", "--no-simulator"], "RCSGATE_MAAP_BASE_URL", "RCSGATE_MAAP_CALLBACK_SECRET"),
+        (["worker"], "RCSGATE_RBM_BASE_URL", "RCSGATE_RBM_CLIENT_TOKEN"),
+    ],
+)
+def test_an_operator_without_its_callback_secret_does_not_start(
+    tmp_path: Path, command: list[str], setting: str, needed: str
+) -> None:
+    """Without it every callback would be checked with an empty key, which anyone can sign."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RCSGATE_")}
+    env[setting] = "http://127.0.0.1:9"
+    finished = subprocess.run(
+        [sys.executable, "-m", "rcsgate", *command, "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=START_DEADLINE_S,
+        check=False,
+    )
+
+    output = finished.stdout + finished.stderr
+    assert finished.returncode == 1, output
+    assert needed in output
+    assert "Traceback" not in output

@@ -11,7 +11,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from rcsgate.app import Hook, create_app
-from rcsgate.cli.common import console, run_with_context, settings_from
+from rcsgate.cli.common import (
+    console,
+    require_operator_secrets,
+    run_with_context,
+    settings_from,
+)
 from rcsgate.cli.demo import DemoCredentials, seed_demo
 from rcsgate.cli.operators import simulated_operators
 from rcsgate.config import Settings
@@ -26,13 +31,16 @@ def build_app() -> FastAPI:
     """The factory each uvicorn worker calls; settings come from RCSGATE_* variables."""
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    # One process can host the simulator; with several, run `rcsgate simulator` beside them.
-    hooks: list[Hook] = (
-        [simulated_operators] if settings.simulator and settings.workers == 1 else []
-    )
+    hooks: list[Hook] = [simulated_operators] if simulator_in_process(settings) else []
     hooks.append(running_dispatch)
     hooks.append(running_webhooks)
     return create_app(settings, hooks=hooks)
+
+
+def simulator_in_process(settings: Settings) -> bool:
+    """One process can host the simulator (whose random secrets it then shares with the
+    connectors); with several, run `rcsgate simulator` beside them."""
+    return settings.simulator and settings.workers == 1
 
 
 def serve(
@@ -79,6 +87,8 @@ def serve(
         if value is not None:
             os.environ[f"RCSGATE_{name.upper()}"] = str(value)
     settings = settings_from(**overrides)
+    if not simulator_in_process(settings):
+        require_operator_secrets(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings.resolved_database_url)
     if seed:
