@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -117,6 +118,18 @@ def test_second_start_keeps_data_and_certificate_and_shows_no_secret(tmp_path: P
     assert response.status_code == 200
     assert (tmp_path / "tls" / "cert.pem").read_bytes() == certificate
     assert token not in "\n".join(banner)
+
+
+def test_without_the_simulator_no_demo_account_is_made(tmp_path: Path) -> None:
+    """Its agent would be Launched at operators never asked, its secrets printed to a log."""
+    with serving(tmp_path, "--no-simulator") as (port, banner):
+        health = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=False)  # noqa: S501
+
+    with sqlite3.connect(tmp_path / "rcsgate.db") as database:
+        [(accounts,)] = database.execute("SELECT count(*) FROM accounts").fetchall()
+    assert health.status_code == 200
+    assert accounts == 0
+    assert not any("API key" in line or "portal login" in line for line in banner), banner
 
 
 def test_insecure_http_refuses_v3_unless_a_trusted_proxy_vouches(tmp_path: Path) -> None:

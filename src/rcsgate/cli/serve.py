@@ -63,7 +63,10 @@ def serve(
         list[str] | None,
         typer.Option("--trusted-proxy", help="Proxy address/CIDR whose X-Forwarded-* count."),
     ] = None,
-    seed: Annotated[bool, typer.Option(help="Make the demo account in an empty database.")] = True,
+    seed: Annotated[
+        bool,
+        typer.Option(help="Make the demo account in an empty database (with the simulator only)."),
+    ] = True,
     no_simulator: Annotated[
         bool, typer.Option("--no-simulator", help="Talk to real operators (RCSGATE_RBM_* ...).")
     ] = False,
@@ -91,9 +94,12 @@ def serve(
         require_operator_secrets(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings.resolved_database_url)
-    if seed:
-        credentials = run_with_context(settings, seed_demo)
-        _print_banner(settings, credentials)
+    if seed and settings.simulator:
+        # Its agent is recorded Launched without asking an operator, and its password and
+        # key are printed: a demo for the simulator, never data in a production database.
+        _print_banner(settings, run_with_context(settings, seed_demo))
+    else:
+        _print_address(settings)
     ssl = _tls_files(settings)
     uvicorn.run(
         "rcsgate.cli.serve:build_app",
@@ -120,10 +126,15 @@ def _tls_files(settings: Settings) -> tuple[Path, Path] | None:
     return ensure_self_signed(settings.data_dir / "tls")
 
 
-def _print_banner(settings: Settings, credentials: DemoCredentials | None) -> None:
+def _print_address(settings: Settings) -> str:
     scheme = "http" if settings.insecure_http else "https"
     base = f"{scheme}://{settings.host}:{settings.port}"
     console.print(f"[bold]rcsgate[/bold] on {base}  (API {base}/v3, docs {base}/v3/docs)")
+    return base
+
+
+def _print_banner(settings: Settings, credentials: DemoCredentials | None) -> None:
+    base = _print_address(settings)
     if credentials is None:
         console.print(
             "Demo data was made on the first start; its key was shown then. A new key:\n"
