@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     message_price: Decimal = Field(
         default=Decimal("0.45"), ge=0, description="Price of one RCS message, account currency"
     )
+    metrics_token: str = Field(
+        default="",
+        description="GET /metrics answers only `Authorization: Bearer <this>`; empty: the app "
+        "serves no /metrics at all",
+    )
     log_level: str = "INFO"
     log_json: bool = True
     workers: int = Field(default=1, ge=1)
