@@ -1,8 +1,10 @@
-"""create_app(settings): the ASGI app with /v3, /portal, /healthz and /metrics."""
+"""create_app(settings): the ASGI app with /v3, /portal, /healthz and (with
+RCSGATE_METRICS_TOKEN) /metrics."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+import hmac
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -21,6 +23,7 @@ from rcsgate.config import Settings
 from rcsgate.context import AppContext
 from rcsgate.conversations.endpoints import router as conversations_router
 from rcsgate.dispatch.callbacks import router as operator_callbacks
+from rcsgate.errors import Unauthorized
 from rcsgate.gate import ApiGate
 from rcsgate.idempotency import Idempotency
 from rcsgate.kit.metrics import MetricsMiddleware, metrics_endpoint
@@ -90,7 +93,8 @@ def create_app(
     app.include_router(api_router())
     app.include_router(operator_callbacks)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
-    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    if settings.metrics_token:
+        app.add_route("/metrics", scrape_with(settings.metrics_token), include_in_schema=False)
     install_problem_handlers(app)
     install_portal(app)
     app.add_middleware(Idempotency, context=app_context)
@@ -103,6 +107,20 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def scrape_with(token: str) -> Callable[[Request], Awaitable[Response]]:
+    """/metrics for a scraper that presents the token: the public app's traffic, routes and
+    error rates are nobody else's business."""
+    expected = f"Bearer {token}".encode()
+
+    async def metrics(request: Request) -> Response:
+        # Bytes: compare_digest refuses str with non-ASCII characters.
+        if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
+            raise Unauthorized("GET /metrics needs Authorization: Bearer <RCSGATE_METRICS_TOKEN>")
+        return await metrics_endpoint(request)
+
+    return metrics
 
 
 async def healthz(request: Request) -> Response:

@@ -15,6 +15,10 @@ from rcsgate.kit.net import IPNetwork, parse_network
 DEFAULT_DATA_DIR = Path("var")
 
 
+class SettingsError(ValueError):
+    """Settings a process must not run with; the message names the setting to give."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RCSGATE_", extra="ignore")
 
@@ -48,9 +52,20 @@ class Settings(BaseSettings):
         description="How long a process trusts a looked-up key; bounds how late a revocation bites",
     )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    callback_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest operator callback body; a larger one is refused (413) before its "
+        "signature is checked, so an unauthenticated sender cannot make us buffer more",
+    )
     currency: str = "SEK"
     message_price: Decimal = Field(
         default=Decimal("0.45"), ge=0, description="Price of one RCS message, account currency"
+    )
+    metrics_token: str = Field(
+        default="",
+        description="GET /metrics answers only `Authorization: Bearer <this>`; empty: the app "
+        "serves no /metrics at all",
     )
     log_level: str = "INFO"
     log_json: bool = True
@@ -137,6 +152,21 @@ class Settings(BaseSettings):
     @cached_property
     def trusted_networks(self) -> tuple[IPNetwork, ...]:
         return tuple(parse_network(item) for item in self.trusted_proxies)
+
+    def require_operator_secrets(self) -> None:
+        """SettingsError for an operator configured without the secret that verifies its
+        callbacks: an empty HMAC key is one anyone can sign with, so its receipts and inbound
+        messages could be forged."""
+        needed = (
+            ("RBM", "rbm_base_url", "rbm_client_token"),
+            ("MaaP", "maap_base_url", "maap_callback_secret"),
+        )
+        for operator, url, secret in needed:
+            if getattr(self, url) and not getattr(self, secret):
+                raise SettingsError(
+                    f"RCSGATE_{secret.upper()} is not set, but {operator} is configured "
+                    f"(RCSGATE_{url.upper()}): its callbacks could not be verified"
+                )
 
     @property
     def resolved_database_url(self) -> str:

@@ -4,6 +4,7 @@
     ├── ValidationFailed        400 validation          fields: [{field: JSON pointer, message}]
     ├── MalformedJson           400 malformed-json
     ├── Unauthorized            401 unauthorized        + WWW-Authenticate: Bearer
+    ├── BadSignature            401 bad-signature       an operator callback not signed by it
     ├── HttpsRequired           403 https-required
     ├── IpNotAllowed            403 ip-not-allowed
     ├── NotFound                404 not-found
@@ -82,6 +83,10 @@ class Unauthorized(RcsgateError):
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="rcsgate"'})
+
+
+class BadSignature(RcsgateError):
+    status, slug, title = 401, "bad-signature", "The request's signature does not verify"
 
 
 class HttpsRequired(RcsgateError):

@@ -8,19 +8,22 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from rcsgate.accounts.service import log_in
 from rcsgate.cli.main import app as cli
 from rcsgate.context import AppContext
+from rcsgate.models import Account
 from tests.conftest import ClientFactory
 from tests.test_gate import assert_problem
 
 runner = CliRunner()
 
 
-async def invoke(*args: str) -> Result:
+async def invoke(*args: str, stdin: str | None = None) -> Result:
     """The CLI runs its own event loop, so it runs in a thread beside the test's."""
-    return await asyncio.to_thread(runner.invoke, cli, list(args))
+    return await asyncio.to_thread(runner.invoke, cli, list(args), input=stdin)
 
 
 async def rcsgate(database_url: str, *args: str) -> Any:
@@ -136,3 +139,66 @@ async def test_revoking_another_accounts_key_is_refused(db: str) -> None:
 
     assert result.exit_code == 1
     assert (await rcsgate(db, "keys", "list", "--account", a["id"]))[0]["revoked"] is None
+
+
+PASSWORD = "correct horse battery"
+CREATE = ("accounts", "create", "--name", "Acme", "--email", "ops@acme.example", "--json")
+
+
+async def can_log_in(context: AppContext, password: str) -> bool:
+    async with context.sessionmaker.begin() as session:
+        found = await log_in(session, context.clock, email="ops@acme.example", password=password)
+    return found is not None
+
+
+class TestPortalPassword:
+    """Never on the command line, where `ps` and shell history show it."""
+
+    async def test_read_from_stdin(self, db: str, context: AppContext) -> None:
+        result = await invoke(
+            *CREATE, "--password-stdin", "--database-url", db, stdin=PASSWORD + "\n"
+        )
+
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["name"] == "Acme"
+        assert await can_log_in(context, PASSWORD)
+        assert not await can_log_in(context, PASSWORD + "\n")
+
+    async def test_asked_for_hidden_and_twice_beside_json_output(
+        self, db: str, context: AppContext
+    ) -> None:
+        result = await invoke(
+            *CREATE, "--password", "--database-url", db, stdin=f"{PASSWORD}\n{PASSWORD}\n"
+        )
+
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["name"] == "Acme"
+        assert "Portal password" in result.stderr
+        assert PASSWORD not in result.output
+        assert await can_log_in(context, PASSWORD)
+
+    async def test_a_mistyped_confirmation_makes_nothing(
+        self, db: str, context: AppContext
+    ) -> None:
+        result = await invoke(
+            *CREATE, "--password", "--database-url", db, stdin=f"{PASSWORD}\n{PASSWORD}!\n"
+        )
+
+        assert result.exit_code != 0
+        assert "do not match" in result.stderr
+        async with context.sessionmaker() as session:
+            assert await session.scalar(select(func.count()).select_from(Account)) == 0
+
+    async def test_a_password_given_as_an_argument_is_refused(
+        self, db: str, context: AppContext
+    ) -> None:
+        result = await invoke(*CREATE, "--password", PASSWORD, "--database-url", db)
+
+        assert result.exit_code == 2, result.output
+        assert not await can_log_in(context, PASSWORD)
+
+    async def test_a_too_short_password_names_the_field(self, db: str) -> None:
+        result = await invoke(*CREATE, "--password-stdin", "--database-url", db, stdin="short\n")
+
+        assert result.exit_code == 1
+        assert "/password" in result.stderr

@@ -328,6 +328,20 @@ class TestParseCallback:
         with pytest.raises(SignatureError):
             parser.parse_callback({}, json.dumps(user_message(textMessage="Hej")).encode())
 
+    def test_a_non_ascii_signature_is_refused(self, parser: MaapConnector) -> None:
+        _headers, body = signed(user_message(textMessage="Hej"))
+        with pytest.raises(SignatureError):
+            parser.parse_callback({SIGNATURE_HEADER: "\u00e9" * 64}, body)
+
+    async def test_without_a_secret_no_signature_verifies(self) -> None:
+        """Not even one made with the same empty key: it is one anyone can make."""
+        connector = MaapConnector("maap", "http://127.0.0.1:9", TOKEN, "")
+        try:
+            with pytest.raises(SignatureError):
+                connector.parse_callback(*signed(user_message(textMessage="Hej"), secret=""))
+        finally:
+            await connector.aclose()
+
     def test_a_changed_body_is_refused(self, parser: MaapConnector) -> None:
         headers, body = signed(user_message(textMessage="Hej"))
         with pytest.raises(SignatureError):

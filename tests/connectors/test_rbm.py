@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -23,12 +24,13 @@ from rcsgate.connectors.base import (
     ReceiptStatus,
     SignatureError,
 )
-from rcsgate.connectors.rbm import RbmConnector, TokenSource, push_body
+from rcsgate.connectors.rbm import RbmConnector, TokenSource, push_body, sign
 from rcsgate.kit.serving import LocalServer
 from rcsgate.simulator.phones import PhoneNetwork
 from rcsgate.simulator.rbm import RbmSimulator, service_account
 
 AGENT = "agent-1"
+CLOSED = "http://127.0.0.1:9"
 TEXT = {"text": "Hej!", "suggestions": [{"reply": {"text": "Ja", "postbackData": "yes"}}]}
 
 
@@ -46,6 +48,16 @@ class Rig:
 @functools.cache
 def simulator_key() -> tuple[dict[str, str], bytes]:
     return service_account("")  # RSA key generation is slow: one key for the module
+
+
+@pytest.fixture
+async def parser() -> AsyncIterator[RbmConnector]:
+    """A connector that is only asked to parse: it never reaches its (closed) port."""
+    connector = RbmConnector(
+        "rbm", TokenSource(simulator_key()[0]), "client-token", base_url=CLOSED
+    )
+    yield connector
+    await connector.aclose()
 
 
 @pytest.fixture
@@ -152,6 +164,25 @@ class TestFailures:
         body = push_body({"senderPhoneNumber": "+46700000001", "text": "hi"}, "x")
         with pytest.raises(SignatureError):
             rig.connector.parse_callback({"X-Goog-Signature": "AAAA"}, body)
+
+
+class TestParseCallback:
+    def test_a_non_ascii_signature_is_refused_not_an_error(self, parser: RbmConnector) -> None:
+        body = push_body({"senderPhoneNumber": "+46700000001", "text": "hi"}, "x")
+        with pytest.raises(SignatureError):
+            parser.parse_callback({"X-Goog-Signature": "\u00e9" * 88}, body)
+
+    async def test_without_a_client_token_no_signature_verifies(self) -> None:
+        """Not even one made with the same empty key: it is one anyone can make."""
+        connector = RbmConnector("rbm", TokenSource(simulator_key()[0]), "", base_url=CLOSED)
+        data = {"senderPhoneNumber": "+46700000001", "text": "hi"}
+        body = push_body(data, "x")
+        forged = sign("", json.dumps(data).encode())
+        try:
+            with pytest.raises(SignatureError):
+                connector.parse_callback({"X-Goog-Signature": forged}, body)
+        finally:
+            await connector.aclose()
 
 
 class TestRevokeAndCapabilities:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 START_DEADLINE_S = 60
 
@@ -118,6 +120,18 @@ def test_second_start_keeps_data_and_certificate_and_shows_no_secret(tmp_path: P
     assert token not in "\n".join(banner)
 
 
+def test_without_the_simulator_no_demo_account_is_made(tmp_path: Path) -> None:
+    """Its agent would be Launched at operators never asked, its secrets printed to a log."""
+    with serving(tmp_path, "--no-simulator") as (port, banner):
+        health = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=False)  # noqa: S501
+
+    with sqlite3.connect(tmp_path / "rcsgate.db") as database:
+        [(accounts,)] = database.execute("SELECT count(*) FROM accounts").fetchall()
+    assert health.status_code == 200
+    assert accounts == 0
+    assert not any("API key" in line or "portal login" in line for line in banner), banner
+
+
 def test_insecure_http_refuses_v3_unless_a_trusted_proxy_vouches(tmp_path: Path) -> None:
     with serving(tmp_path, "--insecure-http", "--trusted-proxy", "127.0.0.1") as (port, banner):
         token = banner_value(banner, "API key")
@@ -147,3 +161,31 @@ def test_given_certificate_is_used(tmp_path: Path) -> None:
 
     assert response.status_code == 200
     assert not (tmp_path / "data" / "tls").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "setting", "needed"),
+    [
+        (["serve", "--no-simulator"], "RCSGATE_MAAP_BASE_URL", "RCSGATE_MAAP_CALLBACK_SECRET"),
+        (["worker"], "RCSGATE_RBM_BASE_URL", "RCSGATE_RBM_CLIENT_TOKEN"),
+    ],
+)
+def test_an_operator_without_its_callback_secret_does_not_start(
+    tmp_path: Path, command: list[str], setting: str, needed: str
+) -> None:
+    """Without it every callback would be checked with an empty key, which anyone can sign."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RCSGATE_")}
+    env[setting] = "http://127.0.0.1:9"
+    finished = subprocess.run(
+        [sys.executable, "-m", "rcsgate", *command, "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=START_DEADLINE_S,
+        check=False,
+    )
+
+    output = finished.stdout + finished.stderr
+    assert finished.returncode == 1, output
+    assert needed in output
+    assert "Traceback" not in output

@@ -19,9 +19,18 @@ app = typer.Typer(help="Customer accounts.", no_args_is_help=True)
 def create(
     name: Annotated[str, typer.Option(help="The account's name.")],
     email: Annotated[str, typer.Option(help="Contact e-mail; also the portal log-in.")],
-    password: Annotated[
-        str | None, typer.Option(help="Creates a portal user with this password.")
-    ] = None,
+    ask_password: Annotated[
+        bool,
+        typer.Option(
+            "--password", help="Also create a portal user; ask for its password (hidden, twice)."
+        ),
+    ] = False,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Also create a portal user; read its password from stdin."
+        ),
+    ] = False,
     rate_limit: Annotated[
         int | None, typer.Option("--rate-limit", help="Requests/s for all keys together.")
     ] = None,
@@ -32,6 +41,7 @@ def create(
 ) -> None:
     """Create an account."""
     settings = settings_from(database_url=database_url, data_dir=data_dir)
+    password = _portal_password(ask_password, password_stdin)
 
     async def work(context: AppContext) -> AccountRead:
         async with context.sessionmaker.begin() as session:
@@ -52,6 +62,21 @@ def create(
         as_json,
         f"account [bold]{account.id}[/bold] {account.name} ({account.rate_limit} req/s)",
     )
+
+
+def _portal_password(ask: bool, from_stdin: bool) -> str | None:
+    """Never from the command line, where `ps` and shell history would show it. The prompt
+    goes to stderr, so `--json` output stays parseable."""
+    if ask and from_stdin:
+        raise typer.BadParameter("give --password or --password-stdin, not both")
+    if from_stdin:
+        return typer.get_text_stream("stdin").readline().rstrip("\r\n")
+    if ask:
+        answer: str = typer.prompt(
+            "Portal password", hide_input=True, confirmation_prompt=True, err=True
+        )
+        return answer
+    return None
 
 
 AccountOption = Annotated[str, typer.Option("--account", help="The account's id.")]

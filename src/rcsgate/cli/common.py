@@ -10,8 +10,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from rcsgate.config import Settings
+from rcsgate.config import Settings, SettingsError
 from rcsgate.context import AppContext
 from rcsgate.errors import RcsgateError
 
@@ -28,6 +29,15 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Overrides RCSG
 
 def settings_from(**overrides: Any) -> Settings:
     return Settings(**{key: value for key, value in overrides.items() if value is not None})
+
+
+def require_operator_secrets(settings: Settings) -> None:
+    """Exit 1 with the setting to give (no traceback) rather than serve forgeable callbacks."""
+    try:
+        settings.require_operator_secrets()
+    except SettingsError as error:
+        err_console.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(1) from error
 
 
 def run_with_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]]) -> T:

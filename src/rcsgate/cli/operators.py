@@ -11,7 +11,13 @@ from typing import Annotated
 
 import typer
 
-from rcsgate.cli.common import DatabaseUrl, DataDir, console, settings_from
+from rcsgate.cli.common import (
+    DatabaseUrl,
+    DataDir,
+    console,
+    require_operator_secrets,
+    settings_from,
+)
 from rcsgate.config import Settings
 from rcsgate.context import AppContext
 from rcsgate.dispatch.runtime import running_dispatch
@@ -61,6 +67,7 @@ def worker(database_url: DatabaseUrl = None, data_dir: DataDir = None) -> None:
     """Run the dispatch and webhook workers only (operators from RCSGATE_RBM_*, _MAAP_*,
     _SMPP_*)."""
     settings = settings_from(database_url=database_url, data_dir=data_dir)
+    require_operator_secrets(settings)
     configure_logging(settings.log_level, json=settings.log_json)
     upgrade_database(settings.resolved_database_url)
 

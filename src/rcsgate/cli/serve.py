@@ -11,7 +11,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from rcsgate.app import Hook, create_app
-from rcsgate.cli.common import console, run_with_context, settings_from
+from rcsgate.cli.common import (
+    console,
+    require_operator_secrets,
+    run_with_context,
+    settings_from,
+)
 from rcsgate.cli.demo import DemoCredentials, seed_demo
 from rcsgate.cli.operators import simulated_operators
 from rcsgate.config import Settings
@@ -26,13 +31,16 @@ def build_app() -> FastAPI:
     """The factory each uvicorn worker calls; settings come from RCSGATE_* variables."""
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    # One process can host the simulator; with several, run `rcsgate simulator` beside them.
-    hooks: list[Hook] = (
-        [simulated_operators] if settings.simulator and settings.workers == 1 else []
-    )
+    hooks: list[Hook] = [simulated_operators] if simulator_in_process(settings) else []
     hooks.append(running_dispatch)
     hooks.append(running_webhooks)
     return create_app(settings, hooks=hooks)
+
+
+def simulator_in_process(settings: Settings) -> bool:
+    """One process can host the simulator (whose random secrets it then shares with the
+    connectors); with several, run `rcsgate simulator` beside them."""
+    return settings.simulator and settings.workers == 1
 
 
 def serve(
@@ -55,7 +63,10 @@ def serve(
         list[str] | None,
         typer.Option("--trusted-proxy", help="Proxy address/CIDR whose X-Forwarded-* count."),
     ] = None,
-    seed: Annotated[bool, typer.Option(help="Make the demo account in an empty database.")] = True,
+    seed: Annotated[
+        bool,
+        typer.Option(help="Make the demo account in an empty database (with the simulator only)."),
+    ] = True,
     no_simulator: Annotated[
         bool, typer.Option("--no-simulator", help="Talk to real operators (RCSGATE_RBM_* ...).")
     ] = False,
@@ -79,11 +90,16 @@ def serve(
         if value is not None:
             os.environ[f"RCSGATE_{name.upper()}"] = str(value)
     settings = settings_from(**overrides)
+    if not simulator_in_process(settings):
+        require_operator_secrets(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings.resolved_database_url)
-    if seed:
-        credentials = run_with_context(settings, seed_demo)
-        _print_banner(settings, credentials)
+    if seed and settings.simulator:
+        # Its agent is recorded Launched without asking an operator, and its password and
+        # key are printed: a demo for the simulator, never data in a production database.
+        _print_banner(settings, run_with_context(settings, seed_demo))
+    else:
+        _print_address(settings)
     ssl = _tls_files(settings)
     uvicorn.run(
         "rcsgate.cli.serve:build_app",
@@ -110,10 +126,15 @@ def _tls_files(settings: Settings) -> tuple[Path, Path] | None:
     return ensure_self_signed(settings.data_dir / "tls")
 
 
-def _print_banner(settings: Settings, credentials: DemoCredentials | None) -> None:
+def _print_address(settings: Settings) -> str:
     scheme = "http" if settings.insecure_http else "https"
     base = f"{scheme}://{settings.host}:{settings.port}"
     console.print(f"[bold]rcsgate[/bold] on {base}  (API {base}/v3, docs {base}/v3/docs)")
+    return base
+
+
+def _print_banner(settings: Settings, credentials: DemoCredentials | None) -> None:
+    base = _print_address(settings)
     if credentials is None:
         console.print(
             "Demo data was made on the first start; its key was shown then. A new key:\n"

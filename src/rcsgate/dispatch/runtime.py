@@ -27,7 +27,9 @@ from rcsgate.dispatch.routing import Operators
 
 
 def build_operators(settings: Settings, sink: EventSink) -> Operators:
-    """A connector for every operator whose settings are given."""
+    """A connector for every operator whose settings are given; SettingsError for one given
+    without its callback secret."""
+    settings.require_operator_secrets()
     operators = Operators()
     timeout = settings.operator_timeout
     if settings.rbm_base_url and settings.rbm_credentials:

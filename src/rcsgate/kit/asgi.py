@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable
+
 from starlette.types import Message, Receive
 
 
@@ -16,6 +18,19 @@ async def read_all(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+async def read_capped(chunks: AsyncIterable[bytes], cap: int) -> bytes | None:
+    """The whole body, or None as soon as it passes `cap` bytes: the rest is never read, so
+    an oversized body costs at most `cap` bytes of memory whatever its length."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > cap:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def replay_body(body: bytes, original: Receive) -> Receive:

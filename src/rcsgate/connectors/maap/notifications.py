@@ -42,6 +42,9 @@ def sign(secret: str, body: bytes) -> str:
 
 def verify(secret: str, headers: Mapping[str, str], body: bytes) -> None:
     """SignatureError unless `body` carries a valid signature (headers in any case)."""
+    if not secret:
+        # An empty key is one anyone can sign with: refuse rather than verify against it.
+        raise SignatureError(f"no callback secret is configured to verify {SIGNATURE_HEADER}")
     wanted = SIGNATURE_HEADER.lower()
     given = next((value for key, value in headers.items() if key.lower() == wanted), None)
     if not given:

@@ -48,8 +48,12 @@ def decode_push(client_token: str, headers: Mapping[str, str], body: bytes) -> d
         data = base64.b64decode(json.loads(body)["message"]["data"], validate=True)
     except (ValueError, KeyError, TypeError, binascii.Error) as error:
         raise SignatureError("not an RBM push message") from error
+    if not client_token:
+        # An empty key is one anyone can sign with: refuse rather than verify against it.
+        raise SignatureError("no client token is configured to verify X-Goog-Signature")
     given = headers.get("x-goog-signature") or headers.get("X-Goog-Signature") or ""
-    if not hmac.compare_digest(given, sign(client_token, data)):
+    # Bytes: compare_digest refuses str with non-ASCII characters (a TypeError, not a no).
+    if not hmac.compare_digest(given.encode(), sign(client_token, data).encode()):
         raise SignatureError("X-Goog-Signature does not match")
     try:
         inner = json.loads(data)
