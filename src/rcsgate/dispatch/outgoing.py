@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.content import MessageContent, fill
 from rcsgate.dispatch.jobs import job_row
-from rcsgate.dispatch.relay import DONE, ClaimedJob, Outcome
+from rcsgate.dispatch.relay import DONE, SETTLED, ClaimedJob, Outcome, held, settle_in
 from rcsgate.kit.clock import Clock
 from rcsgate.messages.state import MESSAGES, Step, record_steps
 from rcsgate.models import Agent, AgentOperator, Bundle, Job, Message, MessageRef
@@ -153,18 +153,34 @@ async def per_message(
     action: MessageAction,
 ) -> list[Outcome]:
     """The shape of every message job: load the batch's messages in one query, run `action`
-    on each concurrently (outside any transaction; a job whose message is gone is done), then
-    write every effect in one transaction."""
+    on each concurrently (outside any transaction), then settle the jobs and write the effects
+    of those whose claims were still held, in one transaction. A job is done without acting
+    when its message is gone, when its claim was settled already (an earlier run of it), or
+    when it is a copy of another job of the batch for the same message: two copies would both
+    pass the status check and submit twice."""
     ids = [str(job.payload["messageId"]) for job in jobs]
     async with sessionmaker() as session:
+        live = await held(session, jobs)
         found = await load_outgoing(session, ids, operator_order)
-    effects = Effects()
+    acting: dict[str, str] = {}
+    for job, mid in zip(jobs, ids, strict=True):
+        if job.id in live:
+            acting.setdefault(mid, job.id)
+    effects = [Effects() for _ in jobs]
     outcomes = await asyncio.gather(
-        *(_act(action, job, found.get(mid), effects) for job, mid in zip(jobs, ids, strict=True))
+        *(
+            _act(action, job, found.get(mid) if acting.get(mid) == job.id else None, effect)
+            for job, mid, effect in zip(jobs, ids, effects, strict=True)
+        )
     )
     async with sessionmaker.begin() as session:
-        await effects.write(session, clock)
-    return list(outcomes)
+        settled = await settle_in(session, clock, list(zip(jobs, outcomes, strict=True)))
+        written = Effects()
+        for job, effect in zip(jobs, effects, strict=True):
+            if job.id in settled:
+                written.merge(effect)
+        await written.write(session, clock)
+    return [SETTLED for _ in jobs]
 
 
 async def _act(
