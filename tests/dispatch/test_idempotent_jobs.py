@@ -196,7 +196,7 @@ class TestCopiesInOneBatch:
     ) -> None:
         message_id = await send(platform, sender, "46700000002", fallback=FALLBACK)
         await copy_job(platform.context, "send_message", message_id)
-        assert await platform.run_jobs() == 2
+        assert await platform.dispatch.relay.run_once() == 2  # both copies in one batch
         await platform.wait_for(message_id, "Delivered")
         assert len(platform.simulator.smsc.submitted) == 1
         assert await platform.journey(message_id) == [
@@ -217,9 +217,30 @@ class TestCopiesInOneBatch:
         outcomes = await relay.handlers["fallback_check"]([check])
         await relay.settle(list(zip([check], outcomes, strict=True)))
         await copy_job(platform.context, "send_sms", message_id)
-        assert await platform.run_jobs() == 2
+        assert await platform.dispatch.relay.run_once() == 2  # both copies in one batch
         await platform.wait_for(message_id, "Delivered")
         assert len(platform.simulator.smsc.submitted) == 1
+
+    async def test_expiry_and_fallback_check_due_together_end_the_message_once(
+        self, hooked: Platform, sender: Sender, clock: FakeClock
+    ) -> None:
+        """Both revoke (the operator confirms a revoke twice); only the ending that moved the
+        status is written, with its one `send_sms`."""
+        fallback = {**FALLBACK, "after": 60}
+        message_id = await send(hooked, sender, "46700000003", ttl=60, fallback=fallback)
+        await hooked.run_jobs()
+        clock.advance(60)
+        assert await hooked.dispatch.relay.run_once() == 2  # expire_message, fallback_check
+        assert len(await jobs_of_kind(hooked.context, "send_sms")) == 1
+        await hooked.wait_for(message_id, "Delivered")
+        journey = await hooked.journey(message_id)
+        assert journey[2] in {("Expired", "RCS"), ("Revoked", "RCS")}
+        assert [journey[:2], journey[3:]] == [
+            [("Queued", "RCS"), ("Sent", "RCS")],
+            [("Sent", "SMS"), ("Delivered", "SMS")],
+        ]
+        assert len(await status_webhooks(hooked.context, message_id)) == 4
+        assert len(hooked.simulator.smsc.submitted) == 1
 
 
 class TestOtherJobs:

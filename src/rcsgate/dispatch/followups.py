@@ -134,10 +134,10 @@ class FollowUps:
         operator: str | None = None,
     ) -> None:
         now = self.clock.now()
-        effects.step(Step(message.id, ending, "RCS", now, operator=operator, reason=reason))
+        step = Step(message.id, ending, "RCS", now, operator=operator, reason=reason)
         wants_sms = message.sms_fallback and reason != "revoked on request"
-        if wants_sms:
-            effects.job("send_sms", {"messageId": message.id}, now)
+        sms = [("send_sms", {"messageId": message.id}, now)] if wants_sms else []
+        effects.end(step, *sms)
 
     async def agent_event(self, jobs: Sequence[ClaimedJob]) -> list[Outcome]:
         """Typing and read events, each sent once per claim; the job's id is the event's id at

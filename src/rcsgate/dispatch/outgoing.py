@@ -17,7 +17,7 @@ from rcsgate.content import MessageContent, fill
 from rcsgate.dispatch.jobs import job_row
 from rcsgate.dispatch.relay import DONE, SETTLED, ClaimedJob, Outcome, held, settle_in
 from rcsgate.kit.clock import Clock
-from rcsgate.messages.state import MESSAGES, Step, record_steps
+from rcsgate.messages.state import MESSAGES, Step, record_if_moved, record_steps
 from rcsgate.models import Agent, AgentOperator, Bundle, Job, Message, MessageRef
 
 
@@ -112,6 +112,10 @@ class Effects:
 
     steps: list[Step] = field(default_factory=list)
     jobs: list[tuple[str, dict[str, Any], datetime]] = field(default_factory=list)
+    # Endings a job decided, each with its follow-up jobs: written only if it moves the status.
+    endings: list[tuple[Step, list[tuple[str, dict[str, Any], datetime]]]] = field(
+        default_factory=list
+    )
     refs: list[dict[str, str]] = field(default_factory=list)
     segments: dict[str, int] = field(default_factory=dict)
 
@@ -121,16 +125,26 @@ class Effects:
     def job(self, kind: str, payload: dict[str, Any], run_at: datetime) -> None:
         self.jobs.append((kind, payload, run_at))
 
+    def end(self, step: Step, *follow_ups: tuple[str, dict[str, Any], datetime]) -> None:
+        """An ending (Expired, Revoked), recorded and followed up only if it moves the status:
+        see `record_if_moved`."""
+        self.endings.append((step, list(follow_ups)))
+
     def merge(self, other: Effects) -> None:
         self.steps += other.steps
         self.jobs += other.jobs
+        self.endings += other.endings
         self.refs += other.refs
         self.segments.update(other.segments)
 
     async def write(self, session: AsyncSession, clock: Clock) -> None:
         await record_steps(session, self.steps)
-        if self.jobs:
-            await session.execute(insert(Job), [job_row(clock, *job) for job in self.jobs])
+        jobs = list(self.jobs)
+        for step, follow_ups in self.endings:
+            if await record_if_moved(session, step):
+                jobs += follow_ups
+        if jobs:
+            await session.execute(insert(Job), [job_row(clock, *job) for job in jobs])
         if self.refs:
             await session.execute(insert(MessageRef), self.refs)
         if self.segments:
