@@ -1,13 +1,15 @@
 """Every job kind the dispatch side runs (runtime.Dispatch) has the effect of one run when its
-handler runs twice on one claim, and when the relay's settle fails after the handler committed
-(the job then comes round again once its lease ran out): one operator submit, one SMS, one
-journey event, one webhook event, one message per bundle recipient and one cursor chain.
-Two copies of a job for one message in one batch send once."""
+handler runs twice on one claim, when the relay's settle fails after the handler committed (the
+job then comes round again once its lease ran out), and when a stalled loop runs its claim after
+another loop took it over: one operator submit, one SMS, one journey event, one webhook event,
+one message per bundle recipient and one cursor chain. Two copies of a job for one message in
+one batch send once."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +20,7 @@ from rcsgate.connectors.base import InboundEvent, InboundKind, ReceiptStatus
 from rcsgate.context import AppContext
 from rcsgate.dispatch.bundles import BundleFanOut
 from rcsgate.dispatch.jobs import DISPATCH_QUEUE, enqueue
-from rcsgate.dispatch.relay import ClaimedJob, Outcome, Relay, Retry
+from rcsgate.dispatch.relay import ClaimedJob, Outcome, Relay, Retry, worker_name
 from rcsgate.kit.clock import FakeClock
 from rcsgate.messages.state import Step, record
 from rcsgate.models import Job, MessageRef
@@ -78,8 +80,26 @@ def settle_lost(clock: FakeClock) -> Run:
     return run
 
 
-@pytest.fixture(params=["run twice", "settle lost"])
+def overtaken(clock: FakeClock) -> Run:
+    async def run(relay: Relay) -> None:
+        """A loop claims a batch and stalls past its lease; another loop takes the jobs and
+        runs everything; then the stalled loop runs its batch after all."""
+        stalled = await relay.claim()
+        clock.advance(relay.lease.total_seconds())
+        await replace(relay, name=worker_name()).run_until_idle()
+        results: list[tuple[ClaimedJob, Outcome]] = []
+        for kind in sorted({job.kind for job in stalled}):
+            batch = [job for job in stalled if job.kind == kind]
+            results += zip(batch, await relay.handlers[kind](batch), strict=True)
+        await relay.settle(results)
+
+    return run
+
+
+@pytest.fixture(params=["run twice", "settle lost", "overtaken"])
 def run(request: pytest.FixtureRequest, clock: FakeClock) -> Run:
+    if request.param == "overtaken":
+        return overtaken(clock)
     return run_twice if request.param == "run twice" else settle_lost(clock)
 
 
