@@ -152,9 +152,16 @@ class RcsConnector(Protocol):
     async def capabilities(self, agent: str, msisdns: Sequence[str]) -> list[Capability]: ...
 
     async def agent_event(
-        self, agent: str, msisdn: str, event: str, message_id: str | None = None
+        self,
+        agent: str,
+        msisdn: str,
+        event: str,
+        message_id: str | None = None,
+        *,
+        event_id: str | None = None,
     ) -> None:
-        """`event` is "READ" (with the user's message id) or "IS_TYPING"."""
+        """`event` is "READ" (with the user's message id) or "IS_TYPING". `event_id`, where the
+        operator takes one, makes a repeat of the same event a no-op."""
         ...
 
     def parse_callback(self, headers: Mapping[str, str], body: bytes) -> list[InboundEvent]:

@@ -2,7 +2,10 @@
 
 Each run queues one chunk and, in the same transaction, the next `send_bundle` job with the
 cursor moved on, so a 100,000-recipient bundle never holds one long transaction and a worker
-killed mid-way resumes at the last committed chunk.
+killed mid-way resumes at the last committed chunk. The same transaction ends the job itself,
+and writes only while its claim is held: a run repeated after it committed (its settle failed,
+another bundle of the batch raised) queues nothing, so no chunk is queued twice and the cursor
+chain never forks.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.dispatch.jobs import enqueue, job_row
-from rcsgate.dispatch.relay import DONE, ClaimedJob, Outcome
+from rcsgate.dispatch.relay import DONE, SETTLED, ClaimedJob, Outcome, settle_in
 from rcsgate.kit.clock import Clock
 from rcsgate.models import Job, Message
 
@@ -30,8 +33,10 @@ class BundleFanOut:
     async def fan_out(self, jobs: Sequence[ClaimedJob]) -> list[Outcome]:
         for job in jobs:
             async with self.sessionmaker.begin() as session:
-                await self._chunk(session, str(job.payload["bundleId"]), job.payload.get("after"))
-        return [DONE for _ in jobs]
+                if await settle_in(session, self.clock, [(job, DONE)]):
+                    bundle_id = str(job.payload["bundleId"])
+                    await self._chunk(session, bundle_id, job.payload.get("after"))
+        return [SETTLED for _ in jobs]
 
     async def _chunk(self, session: AsyncSession, bundle_id: str, after: str | None) -> None:
         statement = (

@@ -19,7 +19,16 @@ from rcsgate.config import Settings
 from rcsgate.connectors.base import ConnectorError
 from rcsgate.dispatch.outgoing import Effects, MessageAction, Outgoing, per_message
 from rcsgate.dispatch.policy import retry_at
-from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
+from rcsgate.dispatch.relay import (
+    DONE,
+    SETTLED,
+    ClaimedJob,
+    Dead,
+    Outcome,
+    Retry,
+    held,
+    settle_in,
+)
 from rcsgate.dispatch.routing import Operators
 from rcsgate.kit.clock import Clock
 from rcsgate.messages.state import Step
@@ -125,13 +134,21 @@ class FollowUps:
         operator: str | None = None,
     ) -> None:
         now = self.clock.now()
-        effects.step(Step(message.id, ending, "RCS", now, operator=operator, reason=reason))
+        step = Step(message.id, ending, "RCS", now, operator=operator, reason=reason)
         wants_sms = message.sms_fallback and reason != "revoked on request"
-        if wants_sms:
-            effects.job("send_sms", {"messageId": message.id}, now)
+        sms = [("send_sms", {"messageId": message.id}, now)] if wants_sms else []
+        effects.end(step, *sms)
 
     async def agent_event(self, jobs: Sequence[ClaimedJob]) -> list[Outcome]:
-        return list(await asyncio.gather(*(self._agent_event(job) for job in jobs)))
+        """Typing and read events, each sent once per claim; the job's id is the event's id at
+        the operator (RBM `eventId`), which drops an event sent again after a lost settle."""
+        async with self.sessionmaker() as session:
+            live = await held(session, jobs)
+        running = [job for job in jobs if job.id in live]
+        outcomes = await asyncio.gather(*(self._agent_event(job) for job in running))
+        async with self.sessionmaker.begin() as session:
+            await settle_in(session, self.clock, list(zip(running, outcomes, strict=True)))
+        return [SETTLED for _ in jobs]
 
     async def _agent_event(self, job: ClaimedJob) -> Outcome:
         async with self.sessionmaker() as session:
@@ -147,7 +164,7 @@ class FollowUps:
         event = "READ" if job.payload.get("type") == "Read" else "IS_TYPING"
         try:
             await connector.agent_event(
-                agent_id, recipient, event, ref if event == "READ" else None
+                agent_id, recipient, event, ref if event == "READ" else None, event_id=job.id
             )
         except ConnectorError as error:
             at = retry_at(error, job.attempts, self.clock.now())

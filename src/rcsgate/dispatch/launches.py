@@ -14,7 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from rcsgate.agents.service import record_launch_result
 from rcsgate.connectors.base import ConnectorError
 from rcsgate.dispatch.policy import retry_at
-from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
+from rcsgate.dispatch.relay import (
+    DONE,
+    SETTLED,
+    ClaimedJob,
+    Dead,
+    Outcome,
+    Retry,
+    held,
+    settle_in,
+)
 from rcsgate.dispatch.routing import Operators
 from rcsgate.kit.clock import Clock
 from rcsgate.models import Agent
@@ -27,7 +36,9 @@ class Launches:
     operators: Operators
 
     async def launch(self, jobs: Sequence[ClaimedJob]) -> list[Outcome]:
-        return [await self._launch(job) for job in jobs]
+        async with self.sessionmaker() as session:
+            live = await held(session, jobs)
+        return [await self._launch(job) if job.id in live else SETTLED for job in jobs]
 
     async def _launch(self, job: ClaimedJob) -> Outcome:
         agent_id = str(job.payload["agentId"])
@@ -42,9 +53,10 @@ class Launches:
                 at = retry_at(error, job.attempts, self.clock.now())
                 return Retry(at, error.reason) if at else Dead(error.reason)
         async with self.sessionmaker.begin() as session:
+            if not await settle_in(session, self.clock, [(job, DONE)]):
+                return SETTLED  # taken over meanwhile: its new holder records the answers
             agent = await session.get(Agent, agent_id)
-            if agent is None:
-                return DONE
-            for name, state in answers.items():
-                await record_launch_result(session, self.clock, agent, name, state)
-        return DONE
+            if agent is not None:
+                for name, state in answers.items():
+                    await record_launch_result(session, self.clock, agent, name, state)
+        return SETTLED

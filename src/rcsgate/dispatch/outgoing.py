@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.content import MessageContent, fill
 from rcsgate.dispatch.jobs import job_row
-from rcsgate.dispatch.relay import DONE, ClaimedJob, Outcome
+from rcsgate.dispatch.relay import DONE, SETTLED, ClaimedJob, Outcome, held, settle_in
 from rcsgate.kit.clock import Clock
-from rcsgate.messages.state import MESSAGES, Step, record_steps
+from rcsgate.messages.state import MESSAGES, Step, record_if_moved, record_steps
 from rcsgate.models import Agent, AgentOperator, Bundle, Job, Message, MessageRef
 
 
@@ -112,6 +112,10 @@ class Effects:
 
     steps: list[Step] = field(default_factory=list)
     jobs: list[tuple[str, dict[str, Any], datetime]] = field(default_factory=list)
+    # Endings a job decided, each with its follow-up jobs: written only if it moves the status.
+    endings: list[tuple[Step, list[tuple[str, dict[str, Any], datetime]]]] = field(
+        default_factory=list
+    )
     refs: list[dict[str, str]] = field(default_factory=list)
     segments: dict[str, int] = field(default_factory=dict)
 
@@ -121,16 +125,26 @@ class Effects:
     def job(self, kind: str, payload: dict[str, Any], run_at: datetime) -> None:
         self.jobs.append((kind, payload, run_at))
 
+    def end(self, step: Step, *follow_ups: tuple[str, dict[str, Any], datetime]) -> None:
+        """An ending (Expired, Revoked), recorded and followed up only if it moves the status:
+        see `record_if_moved`."""
+        self.endings.append((step, list(follow_ups)))
+
     def merge(self, other: Effects) -> None:
         self.steps += other.steps
         self.jobs += other.jobs
+        self.endings += other.endings
         self.refs += other.refs
         self.segments.update(other.segments)
 
     async def write(self, session: AsyncSession, clock: Clock) -> None:
         await record_steps(session, self.steps)
-        if self.jobs:
-            await session.execute(insert(Job), [job_row(clock, *job) for job in self.jobs])
+        jobs = list(self.jobs)
+        for step, follow_ups in self.endings:
+            if await record_if_moved(session, step):
+                jobs += follow_ups
+        if jobs:
+            await session.execute(insert(Job), [job_row(clock, *job) for job in jobs])
         if self.refs:
             await session.execute(insert(MessageRef), self.refs)
         if self.segments:
@@ -153,18 +167,34 @@ async def per_message(
     action: MessageAction,
 ) -> list[Outcome]:
     """The shape of every message job: load the batch's messages in one query, run `action`
-    on each concurrently (outside any transaction; a job whose message is gone is done), then
-    write every effect in one transaction."""
+    on each concurrently (outside any transaction), then settle the jobs and write the effects
+    of those whose claims were still held, in one transaction. A job is done without acting
+    when its message is gone, when its claim was settled already (an earlier run of it), or
+    when it is a copy of another job of the batch for the same message: two copies would both
+    pass the status check and submit twice."""
     ids = [str(job.payload["messageId"]) for job in jobs]
     async with sessionmaker() as session:
+        live = await held(session, jobs)
         found = await load_outgoing(session, ids, operator_order)
-    effects = Effects()
+    acting: dict[str, str] = {}
+    for job, mid in zip(jobs, ids, strict=True):
+        if job.id in live:
+            acting.setdefault(mid, job.id)
+    effects = [Effects() for _ in jobs]
     outcomes = await asyncio.gather(
-        *(_act(action, job, found.get(mid), effects) for job, mid in zip(jobs, ids, strict=True))
+        *(
+            _act(action, job, found.get(mid) if acting.get(mid) == job.id else None, effect)
+            for job, mid, effect in zip(jobs, ids, effects, strict=True)
+        )
     )
     async with sessionmaker.begin() as session:
-        await effects.write(session, clock)
-    return list(outcomes)
+        settled = await settle_in(session, clock, list(zip(jobs, outcomes, strict=True)))
+        written = Effects()
+        for job, effect in zip(jobs, effects, strict=True):
+            if job.id in settled:
+                written.merge(effect)
+        await written.write(session, clock)
+    return [SETTLED for _ in jobs]
 
 
 async def _act(

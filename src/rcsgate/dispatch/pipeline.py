@@ -105,9 +105,9 @@ class Pipeline:
             effects.job("expire_message", {"messageId": message.id}, message.expires_at)
 
     def _expired(self, message: Outgoing, now: datetime, effects: Effects) -> None:
-        effects.step(Step(message.id, "Expired", message.channel, now, reason="ttl reached"))
-        if message.sms_fallback:
-            effects.job("send_sms", {"messageId": message.id}, now)
+        step = Step(message.id, "Expired", message.channel, now, reason="ttl reached")
+        sms = [("send_sms", {"messageId": message.id}, now)] if message.sms_fallback else []
+        effects.end(step, *sms)
 
     async def _no_rcs(
         self, job: ClaimedJob, message: Outgoing, reason: str, effects: Effects

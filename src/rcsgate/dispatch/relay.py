@@ -9,9 +9,16 @@ SQLite serialises writers, which makes its one UPDATE a claim of its own.
 
 Outcomes. A handler gets a batch of jobs of one kind and returns one outcome per job: done
 (the row is deleted), retry at a time (kept, with the error), or dead (kept as `dead` for
-inspection). Only the worker holding the lease may settle a job: a worker that overran its
-lease finds its rows taken and leaves them to their new owner. A handler must therefore be
-idempotent; every handler in `pipeline` checks the state it is about to change.
+inspection). Only the relay loop holding the lease may settle a job: each loop has a holder
+id of its own (`worker_name`: host, process and a random part, so the loops of one process are
+told apart), and a loop that overran its lease finds its rows taken and leaves them to their new
+owner.
+
+Exactly one effect. A job that wrote anything settles itself in the transaction of its effects
+(`settle_in`, which answers `SETTLED`): the effects commit only while the claim is still held,
+and together with the job's end, so a handler run twice on one claim, a settle that fails after
+the handler committed, or a claim overtaken after its lease ran out cannot write them twice. A
+handler whose work is an external call first asks whether its claims are still held (`held`).
 """
 
 from __future__ import annotations
@@ -19,16 +26,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import socket
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.kit.backoff import Backoff
@@ -44,6 +52,7 @@ class ClaimedJob:
     kind: str
     payload: dict[str, Any]
     attempts: int  # including this one
+    holder: str  # the relay loop that claimed it: only it may settle the job
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +71,80 @@ class Dead:
     error: str
 
 
-Outcome = Done | Retry | Dead
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """Nothing left for the relay to settle: the handler settled the job in the transaction of
+    its effects (`settle_in`), or found its claim no longer held."""
+
+
+Outcome = Done | Retry | Dead | Settled
 DONE = Done()
+SETTLED = Settled()
 BatchHandler = Callable[[Sequence[ClaimedJob]], Awaitable[Sequence[Outcome]]]
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """A holder id of its own for each lease loop: the loops of one process share its host and
+    pid, so a random part tells them apart (and a restarted process from its past self)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _claim_of(job: ClaimedJob) -> ColumnElement[bool]:
+    return and_(Job.id == job.id, Job.locked_by == job.holder, Job.attempts == job.attempts)
+
+
+async def held(session: AsyncSession, jobs: Sequence[ClaimedJob]) -> set[str]:
+    """The ids of `jobs` whose claims are still held: a job settled since (by an earlier run of
+    the same claim) or claimed by another loop is not to be run again."""
+    if not jobs:
+        return set()
+    rows = await session.execute(
+        select(Job.id, Job.locked_by, Job.attempts).where(Job.id.in_([j.id for j in jobs]))
+    )
+    claims = {(job.id, job.holder, job.attempts) for job in jobs}
+    return {job_id for job_id, holder, attempts in rows if (job_id, holder, attempts) in claims}
+
+
+async def settle_in(
+    session: AsyncSession, clock: Clock, results: Sequence[tuple[ClaimedJob, Outcome]]
+) -> set[str]:
+    """Settle jobs in the caller's transaction, the one that writes their effects; the ids of
+    those whose claims were still held, the only ones whose effects may be written. Run it
+    before writing the effects: on SQLite its write takes the database's write lock, on
+    PostgreSQL it locks the job rows, so a second copy waits and then finds nothing held."""
+    settled: set[str] = set()
+    done: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for job, outcome in results:
+        if isinstance(outcome, Done):
+            done[(job.holder, job.attempts)].append(job.id)
+    # One DELETE per claim (a batch is one claim; a retried job's attempts differ), not per job.
+    for (holder, attempts), ids in done.items():
+        rows = await session.execute(
+            delete(Job)
+            .where(Job.id.in_(ids), Job.locked_by == holder, Job.attempts == attempts)
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        )
+        settled.update(rows.scalars())
+    now = clock.now()
+    for job, outcome in results:
+        if isinstance(outcome, Retry | Dead):
+            row = await session.execute(
+                update(Job)
+                .where(_claim_of(job))
+                .values(**_kept(outcome, now))
+                .returning(Job.id)
+                .execution_options(synchronize_session=False)
+            )
+            if row.first() is not None:
+                settled.add(job.id)
+                _log_dead(job, outcome)
+    return settled
+
+
+def _log_dead(job: ClaimedJob, outcome: Outcome) -> None:
+    if isinstance(outcome, Dead):
+        log.warning("relay.dead_letter", job=job.id, kind=job.kind, error=outcome.error)
 
 
 @dataclass
@@ -104,7 +180,7 @@ class Relay:
                 .returning(Job.id, Job.kind, Job.payload, Job.attempts)
                 .execution_options(synchronize_session=False)
             )
-            return [ClaimedJob(*row) for row in rows]
+            return [ClaimedJob(i, kind, data, n, self.name) for i, kind, data, n in rows]
 
     async def run_once(self) -> int:
         """Claim one batch and run it; the number of jobs claimed."""
@@ -170,27 +246,16 @@ class Relay:
         return Retry(self.clock.now() + timedelta(seconds=delay), error)
 
     async def settle(self, results: Sequence[tuple[ClaimedJob, Outcome]]) -> None:
-        done = [job.id for job, outcome in results if isinstance(outcome, Done)]
-        mine = (Job.locked_by == self.name,)
-        async with self.sessionmaker.begin() as session:
-            if done:
-                await session.execute(
-                    delete(Job)
-                    .where(Job.id.in_(done), *mine)
-                    .execution_options(synchronize_session=False)
-                )
-            for job, outcome in results:
-                if isinstance(outcome, Done):
-                    continue
-                values = _kept(outcome, self.clock.now())
-                await session.execute(
-                    update(Job)
-                    .where(Job.id == job.id, *mine)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
-                if isinstance(outcome, Dead):
-                    log.warning("relay.dead_letter", job=job.id, kind=job.kind, error=outcome.error)
+        """Settle what the handlers left to the relay, as this loop: a job another loop holds
+        now (this one overran its lease) is left to it."""
+        left = [
+            (replace(job, holder=self.name), outcome)
+            for job, outcome in results
+            if not isinstance(outcome, Settled)
+        ]
+        if left:
+            async with self.sessionmaker.begin() as session:
+                await settle_in(session, self.clock, left)
 
 
 def _kept(outcome: Retry | Dead, now: datetime) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from rcsgate.config import Settings
@@ -22,7 +22,7 @@ from rcsgate.dispatch.followups import FollowUps
 from rcsgate.dispatch.jobs import DISPATCH_QUEUE
 from rcsgate.dispatch.launches import Launches
 from rcsgate.dispatch.pipeline import Pipeline
-from rcsgate.dispatch.relay import BatchHandler, Relay
+from rcsgate.dispatch.relay import BatchHandler, Relay, worker_name
 from rcsgate.dispatch.routing import Operators
 
 
@@ -98,6 +98,11 @@ class Dispatch:
             lease=timedelta(seconds=ctx.settings.dispatch_lease_seconds),
         )
 
+    def loop(self) -> Relay:
+        """The relay of one more loop: its own holder id, so one loop cannot settle (or
+        overwrite) a job another loop of this process holds."""
+        return replace(self.relay, name=worker_name())
+
 
 @asynccontextmanager
 async def running_dispatch(context: AppContext) -> AsyncIterator[Dispatch]:
@@ -107,7 +112,7 @@ async def running_dispatch(context: AppContext) -> AsyncIterator[Dispatch]:
     await context.operators.start()
     stop = asyncio.Event()
     loops = [
-        asyncio.create_task(dispatch.relay.run_forever(stop))
+        asyncio.create_task(dispatch.loop().run_forever(stop))
         for _ in range(context.settings.dispatch_workers)
     ]
     try:

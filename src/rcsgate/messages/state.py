@@ -66,15 +66,31 @@ class Step:
 
 async def record(session: AsyncSession, step: Step) -> bool:
     """Append `step` to the journey; True when it also moved the status."""
+    moved = await _moved(session, step)
+    await _journal(session, [step])
+    if moved:
+        await webhooks.message_status(session, [step.message_id], step.status)
+    return moved
+
+
+async def record_if_moved(session: AsyncSession, step: Step) -> bool:
+    """`record` for a step that is nothing unless it moves the status: an ending a job decided
+    (Expired, Revoked). Of two jobs that both decided one (the expiry and the fallback check
+    due together), only the one whose conditional UPDATE moved the status writes its step and
+    gets True; the other leaves no trace, so its follow-ups (the SMS) are not queued twice."""
+    moved = await _moved(session, step)
+    if moved:
+        await _journal(session, [step])
+        await webhooks.message_status(session, [step.message_id], step.status)
+    return moved
+
+
+async def _moved(session: AsyncSession, step: Step) -> bool:
     result = await session.execute(
         _move(step.status, step.new_attempt).where(MESSAGES.c.id == step.message_id),
         _values(step),
     )
-    await _journal(session, [step])
-    moved = bool(result.rowcount) if isinstance(result, CursorResult) else False
-    if moved:
-        await webhooks.message_status(session, [step.message_id], step.status)
-    return moved
+    return bool(result.rowcount) if isinstance(result, CursorResult) else False
 
 
 async def record_many(session: AsyncSession, steps: Sequence[Step]) -> None:

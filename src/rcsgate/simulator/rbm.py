@@ -168,7 +168,14 @@ class RbmSimulator:
         return JSONResponse({"reachableUsers": reachable})
 
     async def agent_event(self, request: Request) -> Response:
-        event = {"msisdn": _digits(request.path_params["phone"]), **(await request.json())}
+        event_id = request.query_params.get("eventId", "")
+        if any(e["eventId"] == event_id for e in self.agent_events):
+            return _error(409, "ALREADY_EXISTS", f"event {event_id} exists")
+        event = {
+            "msisdn": _digits(request.path_params["phone"]),
+            "eventId": event_id,
+            **(await request.json()),
+        }
         self.agent_events.append(event)
         return JSONResponse({"name": f"phones/+{event['msisdn']}/agentEvents/{uuid.uuid4()}"})
 

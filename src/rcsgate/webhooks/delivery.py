@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -388,6 +388,12 @@ def build_sender(context: AppContext, client: httpx.AsyncClient) -> WebhookSende
     )
 
 
+def sender_loop(sender: WebhookSender) -> WebhookSender:
+    """The sender of one more loop, with a lease holder id of its own: loops sharing one would
+    release each other's endpoints, and two could then serve one endpoint at once."""
+    return replace(sender, name=worker_name())
+
+
 def webhook_client(context: AppContext) -> httpx.AsyncClient:
     """One client for every endpoint (kit.http: httpx's API over aiohttp's pool), so
     keep-alive connections are reused round after round. httpx follows no redirect unless
@@ -404,7 +410,7 @@ async def running_webhooks(context: AppContext) -> AsyncIterator[WebhookSender]:
         sender = build_sender(context, client)
         stop = asyncio.Event()
         loops = [
-            asyncio.create_task(sender.run_forever(stop))
+            asyncio.create_task(sender_loop(sender).run_forever(stop))
             for _ in range(context.settings.webhook_workers)
         ]
         try:

@@ -107,9 +107,16 @@ class MaapConnector:
         return list(await asyncio.gather(*(self.capability(agent, m) for m in msisdns)))
 
     async def agent_event(
-        self, agent: str, msisdn: str, event: str, message_id: str | None = None
+        self,
+        agent: str,
+        msisdn: str,
+        event: str,
+        message_id: str | None = None,
+        *,
+        event_id: str | None = None,
     ) -> None:
-        """READ marks the user's message `displayed`; IS_TYPING is a message of its own."""
+        """READ marks the user's message `displayed` (a repeat changes nothing); IS_TYPING is a
+        message of its own. MaaP takes no event id."""
         if event == "READ":
             if not message_id:
                 raise ValueError("a READ event names the user's message")

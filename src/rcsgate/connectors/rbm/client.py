@@ -113,7 +113,13 @@ class RbmConnector:
         return [Capability(m, rcs=m in reachable) for m in msisdns]
 
     async def agent_event(
-        self, agent: str, msisdn: str, event: str, message_id: str | None = None
+        self,
+        agent: str,
+        msisdn: str,
+        event: str,
+        message_id: str | None = None,
+        *,
+        event_id: str | None = None,
     ) -> None:
         body: dict[str, Any] = {"eventType": event}
         if message_id:
@@ -121,9 +127,11 @@ class RbmConnector:
         response = await self._call(
             "POST",
             f"/v1/phones/+{msisdn}/agentEvents",
-            params={"eventId": str(uuid.uuid4()), "agentId": agent},
+            params={"eventId": event_id or str(uuid.uuid4()), "agentId": agent},
             json=body,
         )
+        if response.status_code == 409:
+            return  # sent by an earlier attempt
         raise_for_response(response, not_found=ErrorClass.UNREACHABLE)
 
     async def upload_file(self, agent: str, file_url: str, thumbnail_url: str | None = None) -> str:
