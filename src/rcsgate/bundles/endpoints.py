@@ -38,7 +38,12 @@ async def create_bundle(
     principal: CurrentPrincipal,
 ) -> BundleRead:
     bundle = await service.create_bundle(
-        session, context.clock, pricing(context, principal), principal.account_id, body
+        session,
+        context.clock,
+        pricing(context, principal),
+        principal.account_id,
+        body,
+        platform_sender=context.settings.sms_sender,
     )
     response.headers["Location"] = f"/v3/bundles/{bundle.id}"
     return bundle

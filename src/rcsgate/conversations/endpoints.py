@@ -59,7 +59,12 @@ async def start_conversation(
     principal: CurrentPrincipal,
 ) -> MessageRead:
     message = await service.start_conversation(
-        session, context.clock, pricing(context, principal), principal.account_id, body
+        session,
+        context.clock,
+        pricing(context, principal),
+        principal.account_id,
+        body,
+        platform_sender=context.settings.sms_sender,
     )
     response.headers["Location"] = f"/v3/conversations/{message.conversation_id}"
     return message
@@ -128,6 +133,7 @@ async def follow_up(
         principal.account_id,
         conversationId,
         body,
+        platform_sender=context.settings.sms_sender,
     )
 
 
