@@ -12,9 +12,17 @@ from rcsgate.senders.service import add_sender
 from tests.conftest import ClientFactory, Tenant, TenantFactory
 from tests.fixtures.ip1 import E6_CONVERSATION
 from tests.fixtures.messaging import Sender
+from tests.fixtures.platform import Platform, platform
 from tests.test_gate import assert_problem
 
+__all__ = ["platform"]
+
 SMS_SENDER = "/fallback/sms/sender"
+
+
+@pytest.fixture
+def token(tenant: Tenant) -> str:
+    return tenant.token
 
 
 def with_sender(sender: str | None, **fallback: object) -> dict[str, object]:
@@ -135,3 +143,22 @@ class TestBundles:
             assert response.status_code == 201, response.text
         else:
             assert_refused(response, SMS_SENDER)
+
+
+class TestSending:
+    async def test_the_sms_goes_out_as_the_sender_checked_at_accept(
+        self, platform: Platform, sender: Sender, context: AppContext, tenant: Tenant
+    ) -> None:
+        await grant(context, tenant.account_id, "MinButik")
+        await set_agent_sender(context, "MinButik")
+        body = with_sender(None) | {"recipient": "46700000002"}
+        accepted = await platform.api.post("/v3/conversations", json=body)
+        assert accepted.status_code == 201, accepted.text
+        agent_path = f"/v3/brands/{sender.brand}/agents/{sender.agent}"
+        changed = await platform.api.patch(agent_path, json={"smsSender": "Bank"})
+        assert changed.status_code == 200, changed.text
+
+        await platform.run_jobs()
+
+        [sms] = platform.simulator.smsc.submitted
+        assert sms.sender == "MinButik"

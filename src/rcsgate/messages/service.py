@@ -98,6 +98,11 @@ def stored_content(content: MessageContent, sender: Sender) -> dict[str, Any]:
         mode="json", by_alias=True, exclude_none=True, include=set(CONTENT_FIELDS)
     )
     dumped.setdefault("trafficType", TRAFFIC_BY_USE_CASE.get(sender.agent.use_case, "Transaction"))
+    if "fallback" in dumped and sender.agent.sms_sender is not None:
+        # The agent's sender is pinned as checked at accept: a later change of the agent
+        # cannot put an unverified sender on a message already accepted.
+        sms = dumped["fallback"].setdefault("sms", {})
+        sms.setdefault("sender", sender.agent.sms_sender)
     return dumped
 
 
