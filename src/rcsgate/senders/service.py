@@ -43,7 +43,7 @@ async def require_verified(
 ) -> None:
     """Raise `SenderNotVerified` naming `pointer` unless the account may send as `sender`."""
     wanted = normalised(sender)
-    if wanted == normalised(platform_sender):
+    if wanted == platform_sender.removeprefix("+"):  # the setting is not held to the rules
         return
     if not await SenderRepository(session).is_verified(account_id, wanted):
         message = f"{sender!r} is not a verified SMS sender of this account"
