@@ -190,3 +190,19 @@ async def test_senders_add_for_an_unknown_account_fails_cleanly(db: str) -> None
     )
     assert result.exit_code == 1
     assert "No account nope" in result.output
+
+
+async def test_a_sender_outside_the_sms_rules_is_refused_by_name(db: str) -> None:
+    account = await rcsgate(db, "accounts", "create", "--name", "Acme", "--email", "o@acme.se")
+    result = await invoke(
+        "senders",
+        "add",
+        "--account",
+        account["id"],
+        "--sender",
+        "Far Too Long Name",
+        "--database-url",
+        db,
+    )
+    assert result.exit_code == 1
+    assert "/sender: must be 1-11 letters and digits" in result.output
