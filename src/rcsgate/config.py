@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     smpp_password: str = ""
     smpp_window: int = Field(default=10, ge=1, le=1000)
     sms_sender: str = Field(default="rcsgate", description="SMS sender when the agent has none")
+    sms_resubmit_after: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds an SMS whose submit_sm got no answer (a crash, a timeout, a bind "
+        "lost in flight) waits before it is submitted again: SMPP has no idempotency key, so "
+        "the SMSC may have it",
+    )
     operator_timeout: float = Field(default=10.0, gt=0, description="Seconds per operator call")
     operator_concurrency: int = Field(
         default=32,

@@ -33,6 +33,7 @@ class Outgoing:
     content: MessageContent
     sms_sender: str | None
     launched: tuple[str, ...]  # operators the agent is launched at
+    sms_submit_attempted_at: datetime | None = None
 
     @property
     def sms_fallback(self) -> bool:
@@ -62,6 +63,7 @@ async def load_outgoing(
                 Message.variables,
                 Bundle.content,
                 Agent.sms_sender,
+                Message.sms_submit_attempted_at,
             )
             .join(Agent, Agent.id == Message.agent_id)
             .outerjoin(Bundle, Bundle.id == Message.bundle_id)
@@ -81,6 +83,7 @@ async def load_outgoing(
             content=_content(row[7] or row[9], row[8]),
             sms_sender=row[10],
             launched=launched.get(row[1], ()),
+            sms_submit_attempted_at=row[11],
         )
         for row in rows
     }
@@ -118,6 +121,7 @@ class Effects:
     )
     refs: list[dict[str, str]] = field(default_factory=list)
     segments: dict[str, int] = field(default_factory=dict)
+    sms_unsent: list[str] = field(default_factory=list)  # their SMS submit was surely not taken
 
     def step(self, step: Step) -> None:
         self.steps.append(step)
@@ -136,6 +140,7 @@ class Effects:
         self.endings += other.endings
         self.refs += other.refs
         self.segments.update(other.segments)
+        self.sms_unsent += other.sms_unsent
 
     async def write(self, session: AsyncSession, clock: Clock) -> None:
         await record_steps(session, self.steps)
@@ -154,6 +159,25 @@ class Effects:
                 .values(segments=bindparam("n")),
                 [{"mid": m, "n": n} for m, n in self.segments.items()],
             )
+        if self.sms_unsent:
+            await session.execute(
+                update(MESSAGES)
+                .where(MESSAGES.c.id.in_(self.sms_unsent))
+                .values(sms_submit_attempted_at=None)
+            )
+
+
+async def record_sms_attempts(
+    sessionmaker: async_sessionmaker[AsyncSession], attempts: Sequence[tuple[str, datetime]]
+) -> None:
+    """Committed before the submit_sm leaves: a rerun then knows the SMSC may have the SMS."""
+    async with sessionmaker.begin() as session:
+        await session.execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.id == bindparam("mid"))
+            .values(sms_submit_attempted_at=bindparam("at")),
+            [{"mid": mid, "at": at} for mid, at in attempts],
+        )
 
 
 MessageAction = Callable[[ClaimedJob, Outgoing, Effects], Awaitable[Outcome]]

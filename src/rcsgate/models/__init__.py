@@ -12,6 +12,7 @@ from rcsgate.models.job import Job
 from rcsgate.models.message import Message, MessageEvent
 from rcsgate.models.message_ref import MessageRef
 from rcsgate.models.portal_session import PortalSession
+from rcsgate.models.sms_sender import SmsSender
 from rcsgate.models.user import User
 from rcsgate.models.webhook_attempt import WebhookAttempt
 from rcsgate.models.webhook_delivery import WebhookDelivery
@@ -33,6 +34,7 @@ __all__ = [
     "MessageEvent",
     "MessageRef",
     "PortalSession",
+    "SmsSender",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",
