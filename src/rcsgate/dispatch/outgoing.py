@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from rcsgate.content import MessageContent, fill
 from rcsgate.dispatch.jobs import job_row
 from rcsgate.dispatch.relay import DONE, ClaimedJob, Outcome
+from rcsgate.dispatch.sms_replies import SmsSent, remember
 from rcsgate.kit.clock import Clock
 from rcsgate.messages.state import MESSAGES, Step, record_steps
 from rcsgate.models import Agent, AgentOperator, Bundle, Job, Message, MessageRef
@@ -114,6 +115,7 @@ class Effects:
     jobs: list[tuple[str, dict[str, Any], datetime]] = field(default_factory=list)
     refs: list[dict[str, str]] = field(default_factory=list)
     segments: dict[str, int] = field(default_factory=dict)
+    sms_sent: list[SmsSent] = field(default_factory=list)  # where a reply may come from
 
     def step(self, step: Step) -> None:
         self.steps.append(step)
@@ -126,6 +128,7 @@ class Effects:
         self.jobs += other.jobs
         self.refs += other.refs
         self.segments.update(other.segments)
+        self.sms_sent += other.sms_sent
 
     async def write(self, session: AsyncSession, clock: Clock) -> None:
         await record_steps(session, self.steps)
@@ -140,6 +143,7 @@ class Effects:
                 .values(segments=bindparam("n")),
                 [{"mid": m, "n": n} for m, n in self.segments.items()],
             )
+        await remember(session, self.sms_sent)
 
 
 MessageAction = Callable[[ClaimedJob, Outgoing, Effects], Awaitable[Outcome]]

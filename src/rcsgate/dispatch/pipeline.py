@@ -25,6 +25,7 @@ from rcsgate.dispatch.outgoing import Effects, MessageAction, Outgoing, per_mess
 from rcsgate.dispatch.policy import retry_at
 from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
 from rcsgate.dispatch.routing import Capabilities, Operators
+from rcsgate.dispatch.sms_replies import SmsSent
 from rcsgate.kit.clock import Clock
 from rcsgate.messages.state import Step
 
@@ -132,10 +133,14 @@ class Pipeline:
             effects.step(Step(message.id, "Failed", "SMS", now, reason="no SMS route"))
             return DONE
         fallback = message.content.fallback
-        sender = (fallback and fallback.sms and fallback.sms.sender) or message.sms_sender
+        sender = (
+            (fallback and fallback.sms and fallback.sms.sender)
+            or message.sms_sender
+            or self.settings.sms_sender
+        )
         try:
             submitted = await sms.send_sms(
-                sender or self.settings.sms_sender,
+                sender,
                 message.recipient,
                 render_sms(message.content),
                 message.id,
@@ -149,6 +154,7 @@ class Pipeline:
             {"operator": sms.name, "ref": r, "message_id": message.id} for r in submitted.refs
         ]
         effects.segments[message.id] = submitted.segments
+        effects.sms_sent.append(SmsSent(sms.name, sender, message.recipient, message.agent_id, now))
         return DONE
 
     def _failed(

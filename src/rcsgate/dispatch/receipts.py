@@ -16,21 +16,36 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from prometheus_client import Counter
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.connectors.base import InboundEvent, InboundKind, ReceiptStatus
+from rcsgate.dispatch import sms_replies
 from rcsgate.dispatch.jobs import enqueue
 from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
 from rcsgate.kit.batching import GroupCommit
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.ids import new_id
 from rcsgate.messages.state import Step, advances, record_steps
-from rcsgate.models import Account, Agent, Conversation, Message, MessageRef
+from rcsgate.models import (
+    Account,
+    Agent,
+    Conversation,
+    Message,
+    MessageRef,
+    UnroutableInbound,
+    UnroutableReason,
+)
 from rcsgate.webhooks import emit as webhooks
 
 log = structlog.get_logger(__name__)
 MATCH_TRIES = 5
+UNROUTABLE = Counter(
+    "rcsgate_inbound_unroutable_total",
+    "User messages no single account may have, kept in unroutable_inbound",
+    ["operator", "reason"],
+)
 USER_MESSAGES = frozenset(
     {InboundKind.TEXT, InboundKind.SUGGESTION, InboundKind.LOCATION, InboundKind.FILE}
 )
@@ -165,9 +180,8 @@ async def store_inbound(session: AsyncSession, clock: Clock, event: InboundEvent
     """A user's message, stored once per operator message id; its id, or None if unroutable."""
     if event.event_id and await _seen(session, event.operator, event.event_id):
         return None
-    agent = await _agent_of(session, event)
+    agent = await _agent_of(session, clock, event)
     if agent is None:
-        log.warning("operator.inbound_unroutable", operator=event.operator, agent=event.agent)
         return None
     now = clock.now()
     conversation = await _open_conversation(session, agent, event.msisdn, now)
@@ -195,19 +209,48 @@ async def _seen(session: AsyncSession, operator: str, ref: str) -> bool:
     return found.first() is not None
 
 
-async def _agent_of(session: AsyncSession, event: InboundEvent) -> Agent | None:
+async def _agent_of(session: AsyncSession, clock: Clock, event: InboundEvent) -> Agent | None:
     if event.agent:
         return await session.get(Agent, event.agent)
-    # SMS has no agent id: the agent of the recipient's latest conversation answers.
-    row = (
-        await session.execute(
-            select(Conversation.agent_id)
-            .where(Conversation.recipient == event.msisdn)
-            .order_by(Conversation.last_activity_at.desc())
-            .limit(1)
+    # SMS names no agent: the number it answers does, within the account that used it.
+    to = str(event.extra.get("to") or "")
+    found = await sms_replies.route(session, event.operator, to, event.msisdn)
+    if found.agent_id is None:
+        assert found.reason is not None
+        _keep_unroutable(session, clock, event, to, found.reason, found.accounts)
+        return None
+    return await session.get(Agent, found.agent_id)
+
+
+def _keep_unroutable(
+    session: AsyncSession,
+    clock: Clock,
+    event: InboundEvent,
+    to: str,
+    reason: UnroutableReason,
+    accounts: int,
+) -> None:
+    """Kept for operators (`rcsgate inbound unroutable`), logged and counted; never guessed
+    into a conversation."""
+    log.warning(
+        "operator.inbound_unroutable",
+        operator=event.operator,
+        to=to,
+        reason=reason.value,
+        accounts=accounts,
+    )
+    UNROUTABLE.labels(event.operator, reason.value).inc()
+    session.add(
+        UnroutableInbound(
+            operator=event.operator,
+            msisdn=event.msisdn[:16],
+            to=to[:20],
+            text=event.text,
+            reason=reason.value,
+            accounts=accounts,
+            received_at=clock.now(),
         )
-    ).first()
-    return await session.get(Agent, row[0]) if row is not None else None
+    )
 
 
 async def _open_conversation(
