@@ -31,6 +31,7 @@ from rcsgate.messages.state import Step, advances, record_steps
 from rcsgate.models import (
     Account,
     Agent,
+    AgentOperator,
     Conversation,
     Message,
     MessageRef,
@@ -78,15 +79,7 @@ class Receipts:
                 if event.kind in USER_MESSAGES:
                     await store_inbound(session, self.clock, event)
                 elif event.kind is not InboundKind.STATUS:  # typing, subscribe, unsubscribe
-                    log.info("operator.user_event", kind=event.kind, operator=event.operator)
-                    await webhooks.user_event(
-                        session,
-                        event.kind.value,
-                        event.agent,
-                        event.msisdn,
-                        event.at,
-                        event.operator,
-                    )
+                    await _user_event(session, event)
 
     async def sink(self, event: InboundEvent) -> None:
         await self.handle([event])
@@ -113,10 +106,11 @@ class Receipts:
 
 async def apply_statuses(session: AsyncSession, events: Sequence[InboundEvent]) -> list[bool]:
     """Record receipts on their messages, a few statements for the whole batch; for each
-    receipt, whether a message has its id (yet). A repeat of a status the message already has
-    (operators deliver callbacks at least once) is dropped rather than written into the
-    journey again."""
-    targets = await _receipt_targets(session, events)
+    receipt, whether it is settled: applied, or ignored because the message it names went out
+    through another operator (false: no message has its id yet). A repeat of a status the
+    message already has (operators deliver callbacks at least once) is dropped rather than
+    written into the journey again."""
+    targets, foreign = await _receipt_targets(session, events)
     current = {message_id: status for message_id, _, status in targets.values()}
     steps: list[Step] = []
     for event in events:
@@ -134,19 +128,28 @@ async def apply_statuses(session: AsyncSession, events: Sequence[InboundEvent]) 
             Step(message_id, event.status.value, channel, event.at, event.operator, reason)
         )
     await record_steps(session, steps)
-    return [(event.operator, event.ref) in targets for event in events]
+    for operator, ref in foreign:
+        log.warning("operator.receipt_foreign", operator=operator, message=ref)
+    settled = targets.keys() | foreign
+    return [(event.operator, event.ref) in settled for event in events]
+
+
+_Key = tuple[str, str | None]  # (operator, ref) as a receipt names its message
 
 
 async def _receipt_targets(
     session: AsyncSession, events: Sequence[InboundEvent]
-) -> dict[tuple[str, str | None], tuple[str, str, str]]:
+) -> tuple[dict[_Key, tuple[str, str, str]], set[_Key]]:
     """(message id, channel of the receipt, current status) by the (operator, ref) a receipt
-    names: an SMSC's id through `message_refs` (SMS), else our own message id (RCS). The
+    names: an SMSC's id through `message_refs` (SMS), else our own message id (RCS) when the
+    message went out through that same operator. Second, the receipts naming an RCS message
+    that went out through another operator: one operator cannot move another's messages. (A
+    message not sent yet has no operator: its receipt is unmatched and tried again.) The
     messages are locked in id order, the order dispatch locks them in, so the two never wait
     on each other in a cycle."""
     refs = sorted({event.ref for event in events if event.ref is not None})
     if not refs:
-        return {}
+        return {}, set()
     by_ref = (
         await session.execute(
             select(MessageRef.operator, MessageRef.ref, MessageRef.message_id).where(
@@ -155,25 +158,30 @@ async def _receipt_targets(
         )
     ).all()
     ids = sorted({*refs, *(row.message_id for row in by_ref)})
-    statuses = dict(
-        (
-            await session.execute(
-                select(Message.id, Message.status)
-                .where(Message.id.in_(ids))
-                .order_by(Message.id)
-                .with_for_update()
-            )
-        ).all()
-    )
-    targets: dict[tuple[str, str | None], tuple[str, str, str]] = {}
+    found = {
+        message_id: (status, operator)
+        for message_id, status, operator in await session.execute(
+            select(Message.id, Message.status, Message.operator)
+            .where(Message.id.in_(ids), Message.direction == "Outbound")
+            .order_by(Message.id)
+            .with_for_update()
+        )
+    }
+    targets: dict[_Key, tuple[str, str, str]] = {}
     for operator, ref, message_id in by_ref:
-        if message_id in statuses:
-            targets[(operator, ref)] = (message_id, "SMS", statuses[message_id])
+        if message_id in found:
+            targets[(operator, ref)] = (message_id, "SMS", found[message_id][0])
+    foreign: set[_Key] = set()
     for event in events:
         key = (event.operator, event.ref)
-        if key not in targets and event.ref in statuses:
-            targets[key] = (event.ref, "RCS", statuses[event.ref])
-    return targets
+        if key in targets or event.ref not in found:
+            continue
+        status, sent_through = found[event.ref]
+        if sent_through == event.operator:
+            targets[key] = (event.ref, "RCS", status)
+        elif sent_through is not None:
+            foreign.add(key)
+    return targets, foreign
 
 
 async def store_inbound(session: AsyncSession, clock: Clock, event: InboundEvent) -> str | None:
@@ -209,9 +217,17 @@ async def _seen(session: AsyncSession, operator: str, ref: str) -> bool:
     return found.first() is not None
 
 
+async def _user_event(session: AsyncSession, event: InboundEvent) -> None:
+    log.info("operator.user_event", kind=event.kind, operator=event.operator)
+    if event.agent and await _launched_agent(session, event) is not None:
+        await webhooks.user_event(
+            session, event.kind.value, event.agent, event.msisdn, event.at, event.operator
+        )
+
+
 async def _agent_of(session: AsyncSession, clock: Clock, event: InboundEvent) -> Agent | None:
     if event.agent:
-        return await session.get(Agent, event.agent)
+        return await _launched_agent(session, event)
     # SMS names no agent: the number it answers does, within the account that used it.
     to = str(event.extra.get("to") or "")
     found = await sms_replies.route(session, event.operator, to, event.msisdn)
@@ -220,6 +236,31 @@ async def _agent_of(session: AsyncSession, clock: Clock, event: InboundEvent) ->
         _keep_unroutable(session, clock, event, to, found.reason, found.accounts)
         return None
     return await session.get(Agent, found.agent_id)
+
+
+async def _launched_agent(session: AsyncSession, event: InboundEvent) -> Agent | None:
+    """The agent an operator's callback names, if it is launched at that operator: an operator
+    (or whoever holds its callback secret) cannot put messages into the conversations of an
+    agent it does not carry."""
+    agent = (
+        await session.execute(
+            select(Agent)
+            .join(AgentOperator, AgentOperator.agent_id == Agent.id)
+            .where(
+                Agent.id == event.agent,
+                AgentOperator.operator == event.operator,
+                AgentOperator.status == "Launched",
+            )
+        )
+    ).scalar_one_or_none()
+    if agent is None:
+        log.warning(
+            "operator.inbound_agent_not_launched",
+            operator=event.operator,
+            agent=event.agent,
+            kind=event.kind,
+        )
+    return agent
 
 
 def _keep_unroutable(
