@@ -3,7 +3,7 @@ text the same number through the simulated SMSC, the phone answers one sender.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from rcsgate.app import create_app
+from rcsgate.connectors.base import InboundEvent, InboundKind
 from rcsgate.context import AppContext
 from rcsgate.kit.clock import FakeClock
 from rcsgate.models import UnroutableInbound
@@ -154,3 +155,66 @@ class TestSmsReplies:
         assert await platform.wait_until(lambda: second.replies(later["conversationId"])) == [
             "Tack"
         ]
+
+
+def crash_once_after_commit(p: Platform) -> None:
+    """The next user message is committed, then the process "dies" before the SMSC gets its
+    deliver_sm_resp: the connector answers an error, as a restarted one would answer nothing,
+    and the SMSC delivers the message again."""
+    handle = p.context.receipts.handle
+    crashed = False
+
+    async def commit_then_crash(events: Sequence[InboundEvent]) -> None:
+        nonlocal crashed
+        await handle(events)
+        if not crashed and any(e.kind is InboundKind.TEXT for e in events):
+            crashed = True
+            raise RuntimeError("killed before the deliver_sm_resp")
+
+    p.context.receipts.handle = commit_then_crash  # type: ignore[method-assign]
+
+
+class TestRedelivery:
+    async def test_an_mo_delivered_again_after_a_crash_is_stored_once(
+        self, platform: Platform, shops: tuple[Shop, Shop]
+    ) -> None:
+        a, _ = shops
+        to_a = await a.text(platform, "72345")
+        crash_once_after_commit(platform)
+
+        await platform.simulator.smsc.send_mo(CUSTOMER, "Avboka min tid", "72345")
+
+        assert await a.replies(to_a["conversationId"]) == ["Avboka min tid"]
+
+    async def test_a_long_mo_delivered_again_after_a_crash_is_stored_once(
+        self, platform: Platform, shops: tuple[Shop, Shop]
+    ) -> None:
+        a, _ = shops
+        to_a = await a.text(platform, "72345")
+        crash_once_after_commit(platform)
+        text = "Hej! Jag kan inte komma på tisdag, kan vi flytta tiden? " * 4
+
+        await platform.simulator.smsc.send_mo(CUSTOMER, text, "72345")
+
+        assert await a.replies(to_a["conversationId"]) == [text]
+
+    async def test_the_same_text_after_the_duplicate_window_is_a_new_message(
+        self, platform: Platform, shops: tuple[Shop, Shop], clock: FakeClock
+    ) -> None:
+        a, _ = shops
+        to_a = await a.text(platform, "72345")
+        await platform.simulator.smsc.send_mo(CUSTOMER, "Ja", "72345")
+        clock.advance(platform.context.settings.sms_duplicate_window + 1)
+
+        await platform.simulator.smsc.send_mo(CUSTOMER, "Ja", "72345")
+
+        assert await a.replies(to_a["conversationId"]) == ["Ja", "Ja"]
+
+    async def test_an_unroutable_mo_delivered_again_is_kept_once(
+        self, platform: Platform, shops: tuple[Shop, Shop]
+    ) -> None:
+        crash_once_after_commit(platform)
+
+        await platform.simulator.smsc.send_mo(CUSTOMER, "Hallå?", "71111")
+
+        assert [kept.text for kept in await unroutable(platform)] == ["Hallå?"]

@@ -2,10 +2,19 @@
 messages, taps, locations and files become inbound messages of the agent's open conversation
 (one is opened when none is).
 
-Receipts can beat the submit's answer. RCS receipts name our own message id, so they match at
-once (the state machine keeps the journey straight). An SMS receipt names the SMSC's id, which
-is stored only once the submit returns: an unmatched receipt is kept as a `match_receipt` job
-and tried again shortly, a few times, before it is dropped.
+An operator's callback acts only on what went through that operator: a receipt moves a message
+only if the message was sent through the callback's operator (else it is logged and ignored),
+and a user message or event counts only for an agent launched at that operator. An SMS reply
+names no agent: it goes to the account that sent an SMS from the number it answers to its
+sender (`sms_replies`), or, when no single account did, into `unroutable_inbound`.
+
+Receipts can beat the submit's answer. An RCS receipt names our own message id; it matches
+once the Sent step has recorded the operator. An SMS receipt names the SMSC's id, which is
+stored only once the submit returns. An unmatched receipt is kept as a `match_receipt` job and
+tried again shortly, a few times, before it is dropped.
+
+User messages are stored once: by the operator's message id when it gives one, else (SMPP MO)
+by the fingerprint the connector puts in `extra`, within a duplicate window.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from typing import Any
 
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Result, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.connectors.base import InboundEvent, InboundKind, ReceiptStatus
@@ -26,6 +35,7 @@ from rcsgate.dispatch.jobs import enqueue
 from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
 from rcsgate.kit.batching import GroupCommit
 from rcsgate.kit.clock import Clock
+from rcsgate.kit.db import insert_ignoring_conflicts
 from rcsgate.kit.ids import new_id
 from rcsgate.messages.state import Step, advances, record_steps
 from rcsgate.models import (
@@ -33,6 +43,7 @@ from rcsgate.models import (
     Agent,
     AgentOperator,
     Conversation,
+    InboundFingerprint,
     Message,
     MessageRef,
     UnroutableInbound,
@@ -42,6 +53,8 @@ from rcsgate.webhooks import emit as webhooks
 
 log = structlog.get_logger(__name__)
 MATCH_TRIES = 5
+DUPLICATE_WINDOW = timedelta(minutes=10)
+FINGERPRINTS: Table = InboundFingerprint.__table__  # type: ignore[assignment]
 UNROUTABLE = Counter(
     "rcsgate_inbound_unroutable_total",
     "User messages no single account may have, kept in unroutable_inbound",
@@ -56,6 +69,7 @@ USER_MESSAGES = frozenset(
 class Receipts:
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
+    duplicate_window: timedelta = DUPLICATE_WINDOW
 
     _commits: GroupCommit[Sequence[InboundEvent]] = field(init=False)
 
@@ -77,7 +91,7 @@ class Receipts:
                     enqueue(session, self.clock, "match_receipt", _payload(event))
             for event in events:
                 if event.kind in USER_MESSAGES:
-                    await store_inbound(session, self.clock, event)
+                    await store_inbound(session, self.clock, event, self.duplicate_window)
                 elif event.kind is not InboundKind.STATUS:  # typing, subscribe, unsubscribe
                     await _user_event(session, event)
 
@@ -184,9 +198,18 @@ async def _receipt_targets(
     return targets, foreign
 
 
-async def store_inbound(session: AsyncSession, clock: Clock, event: InboundEvent) -> str | None:
-    """A user's message, stored once per operator message id; its id, or None if unroutable."""
+async def store_inbound(
+    session: AsyncSession,
+    clock: Clock,
+    event: InboundEvent,
+    duplicate_window: timedelta = DUPLICATE_WINDOW,
+) -> str | None:
+    """A user's message, stored once per operator message id (or, without one, once per
+    fingerprint within `duplicate_window`); its id, or None if a repeat or unroutable."""
     if event.event_id and await _seen(session, event.operator, event.event_id):
+        return None
+    if not await _first_delivery(session, event, clock.now(), duplicate_window):
+        log.info("operator.inbound_repeat", operator=event.operator, kind=event.kind)
         return None
     agent = await _agent_of(session, clock, event)
     if agent is None:
@@ -223,6 +246,40 @@ async def _user_event(session: AsyncSession, event: InboundEvent) -> None:
         await webhooks.user_event(
             session, event.kind.value, event.agent, event.msisdn, event.at, event.operator
         )
+
+
+async def _first_delivery(
+    session: AsyncSession, event: InboundEvent, now: datetime, window: timedelta
+) -> bool:
+    """False when the operator already gave us this message (the same fingerprint) within
+    `window`. An insert that skips a conflict, then a conditional update: atomic on both
+    databases, and a concurrent transaction storing the same message waits for this one and
+    then sees its row."""
+    fingerprint = event.extra.get("fingerprint")
+    if not fingerprint:
+        return True
+    connection = await session.connection()
+    inserted = await session.execute(
+        insert_ignoring_conflicts(connection.dialect, FINGERPRINTS, ["operator", "fingerprint"]),
+        {"operator": event.operator, "fingerprint": str(fingerprint), "seen_at": now},
+    )
+    if _rowcount(inserted):
+        return True
+    renewed = await session.execute(
+        update(InboundFingerprint)
+        .where(
+            InboundFingerprint.operator == event.operator,
+            InboundFingerprint.fingerprint == str(fingerprint),
+            InboundFingerprint.seen_at <= now - window,
+        )
+        .values(seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(renewed) > 0
+
+
+def _rowcount(result: Result[Any]) -> int:
+    return result.rowcount if isinstance(result, CursorResult) else 0
 
 
 async def _agent_of(session: AsyncSession, clock: Clock, event: InboundEvent) -> Agent | None:
