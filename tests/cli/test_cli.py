@@ -11,6 +11,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from rcsgate.cli.main import app as cli
+from rcsgate.connectors.base import InboundEvent, InboundKind
 from rcsgate.context import AppContext
 from tests.conftest import ClientFactory
 from tests.test_gate import assert_problem
@@ -136,3 +137,27 @@ async def test_revoking_another_accounts_key_is_refused(db: str) -> None:
 
     assert result.exit_code == 1
     assert (await rcsgate(db, "keys", "list", "--account", a["id"]))[0]["revoked"] is None
+
+
+async def test_inbound_unroutable_lists_replies_no_account_could_have(
+    db: str, context: AppContext
+) -> None:
+    reply = InboundEvent(
+        "smpp",
+        InboundKind.TEXT,
+        "46700000002",
+        context.clock.now(),
+        text="Vem är det?",
+        extra={"to": "72345"},
+    )
+    await context.receipts.handle([reply])
+
+    [kept] = await rcsgate(db, "inbound", "unroutable")
+
+    assert {k: kept[k] for k in ("from", "to", "text", "reason", "accounts")} == {
+        "from": "46700000002",
+        "to": "72345",
+        "text": "Vem är det?",
+        "reason": "no_route",
+        "accounts": 0,
+    }

@@ -20,7 +20,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcsgate.kit.db import upsert
-from rcsgate.models import Agent, SmsReplyRoute, UnroutableReason
+from rcsgate.models import Agent, SmsReplyRoute, UnroutableInbound, UnroutableReason
 
 ROUTES: Table = SmsReplyRoute.__table__  # type: ignore[assignment]
 _KEY = ("operator", "sender", "recipient", "agent_id")
@@ -89,4 +89,14 @@ async def route(session: AsyncSession, operator: str, to: str, msisdn: str) -> R
     return ReplyRoute(rows[0][1], None, 1)  # within the account, the agent that wrote last
 
 
-__all__ = ["ReplyRoute", "SmsSent", "address", "remember", "route"]
+async def unroutable(session: AsyncSession, limit: int) -> list[UnroutableInbound]:
+    """The latest replies kept for operators, newest first."""
+    found = await session.scalars(
+        select(UnroutableInbound)
+        .order_by(UnroutableInbound.received_at.desc(), UnroutableInbound.id.desc())
+        .limit(limit)
+    )
+    return list(found)
+
+
+__all__ = ["ReplyRoute", "SmsSent", "address", "remember", "route", "unroutable"]
