@@ -1,7 +1,7 @@
 """sms senders per account; the SMS submit attempt on messages
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-05 14:40:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import rcsgate.kit.db
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

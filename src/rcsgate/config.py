@@ -106,6 +106,13 @@ class Settings(BaseSettings):
         "lost in flight) waits before it is submitted again: SMPP has no idempotency key, so "
         "the SMSC may have it",
     )
+    sms_duplicate_window: float = Field(
+        default=600.0,
+        ge=0,
+        description="Seconds within which an MO SMS alike in sender, number, text and "
+        "concatenation reference to one already stored is the SMSC delivering it again "
+        "(SMPP gives an MO no id) and is dropped",
+    )
     operator_timeout: float = Field(default=10.0, gt=0, description="Seconds per operator call")
     operator_concurrency: int = Field(
         default=32,

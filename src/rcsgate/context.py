@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -35,7 +36,11 @@ class AppContext:
         settings = self.settings
         cache = TtlCache(self.clock, redis_url=settings.redis_url)
         self.capabilities = Capabilities(cache, self.clock, settings.capability_cache_seconds)
-        self.receipts = Receipts(self.sessionmaker, self.clock)
+        self.receipts = Receipts(
+            self.sessionmaker,
+            self.clock,
+            duplicate_window=timedelta(seconds=settings.sms_duplicate_window),
+        )
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:

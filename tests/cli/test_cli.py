@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from rcsgate.accounts.service import log_in
 from rcsgate.cli.main import app as cli
+from rcsgate.connectors.base import InboundEvent, InboundKind
 from rcsgate.context import AppContext
 from rcsgate.models import Account
 from tests.conftest import ClientFactory
@@ -272,3 +273,27 @@ async def test_a_sender_outside_the_sms_rules_is_refused_by_name(db: str) -> Non
     )
     assert result.exit_code == 1
     assert "/sender: must be 1-11 letters and digits" in result.output
+
+
+async def test_inbound_unroutable_lists_replies_no_account_could_have(
+    db: str, context: AppContext
+) -> None:
+    reply = InboundEvent(
+        "smpp",
+        InboundKind.TEXT,
+        "46700000002",
+        context.clock.now(),
+        text="Vem är det?",
+        extra={"to": "72345"},
+    )
+    await context.receipts.handle([reply])
+
+    [kept] = await rcsgate(db, "inbound", "unroutable")
+
+    assert {k: kept[k] for k in ("from", "to", "text", "reason", "accounts")} == {
+        "from": "46700000002",
+        "to": "72345",
+        "text": "Vem är det?",
+        "reason": "no_route",
+        "accounts": 0,
+    }

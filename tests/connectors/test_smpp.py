@@ -470,6 +470,26 @@ class TestMo:
         assert list(statuses) == [0, 0]
         assert [event.text for event in events] == ["Hello world"]
 
+    async def test_a_redelivered_mo_has_the_fingerprint_of_the_first(self) -> None:
+        events: list[InboundEvent] = []
+
+        async def sink(event: InboundEvent) -> None:
+            events.append(event)
+
+        inbound = Inbound("op", sink, FakeClock(), reassembly_timeout=0.05)
+        part = {"source_addr": SMS_ONLY, "destination_addr": "72345", "esm_class": 0x40}
+        for fields in (
+            part | {"short_message": bytes([5, 0, 3, 9, 1, 1]) + b"Ja"},
+            part | {"short_message": bytes([5, 0, 3, 9, 1, 1]) + b"Ja"},  # the same again
+            part | {"short_message": bytes([5, 0, 3, 10, 1, 1]) + b"Ja"},  # sent anew
+            {"source_addr": SMS_ONLY, "destination_addr": "72345", "short_message": b"Nej"},
+        ):
+            await inbound.handle(decode(encode("deliver_sm", 1, fields)))
+
+        first, again, anew, other = (event.extra["fingerprint"] for event in events)
+        assert first == again
+        assert len({first, anew, other}) == 3
+
 
 def _receipt_fields(text: str) -> dict[str, object]:
     return {

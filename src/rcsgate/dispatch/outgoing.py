@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from rcsgate.content import MessageContent, fill
 from rcsgate.dispatch.jobs import job_row
 from rcsgate.dispatch.relay import DONE, SETTLED, ClaimedJob, Outcome, held, settle_in
+from rcsgate.dispatch.sms_replies import SmsSent, remember
 from rcsgate.kit.clock import Clock
 from rcsgate.messages.state import MESSAGES, Step, record_if_moved, record_steps
 from rcsgate.models import Agent, AgentOperator, Bundle, Job, Message, MessageRef
@@ -122,6 +123,7 @@ class Effects:
     refs: list[dict[str, str]] = field(default_factory=list)
     segments: dict[str, int] = field(default_factory=dict)
     sms_unsent: list[str] = field(default_factory=list)  # their SMS submit was surely not taken
+    sms_sent: list[SmsSent] = field(default_factory=list)  # where a reply may come from
 
     def step(self, step: Step) -> None:
         self.steps.append(step)
@@ -141,6 +143,7 @@ class Effects:
         self.refs += other.refs
         self.segments.update(other.segments)
         self.sms_unsent += other.sms_unsent
+        self.sms_sent += other.sms_sent
 
     async def write(self, session: AsyncSession, clock: Clock) -> None:
         await record_steps(session, self.steps)
@@ -165,6 +168,7 @@ class Effects:
                 .where(MESSAGES.c.id.in_(self.sms_unsent))
                 .values(sms_submit_attempted_at=None)
             )
+        await remember(session, self.sms_sent)
 
 
 async def record_sms_attempts(

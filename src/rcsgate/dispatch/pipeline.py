@@ -37,6 +37,7 @@ from rcsgate.dispatch.outgoing import (
 from rcsgate.dispatch.policy import retry_at
 from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
 from rcsgate.dispatch.routing import Capabilities, Operators
+from rcsgate.dispatch.sms_replies import SmsSent
 from rcsgate.kit.batching import GroupCommit
 from rcsgate.kit.clock import Clock
 from rcsgate.messages.state import Step
@@ -155,11 +156,15 @@ class Pipeline:
         if waiting is not None:
             return Retry(waiting, "an earlier SMS submit got no answer; waiting for its receipt")
         fallback = message.content.fallback
-        sender = (fallback and fallback.sms and fallback.sms.sender) or message.sms_sender
+        sender = (
+            (fallback and fallback.sms and fallback.sms.sender)
+            or message.sms_sender
+            or self.settings.sms_sender
+        )
         await self._attempts.submit((message.id, now))
         try:
             submitted = await sms.send_sms(
-                sender or self.settings.sms_sender,
+                sender,
                 message.recipient,
                 render_sms(message.content),
                 message.id,
@@ -175,6 +180,7 @@ class Pipeline:
             {"operator": sms.name, "ref": r, "message_id": message.id} for r in submitted.refs
         ]
         effects.segments[message.id] = submitted.segments
+        effects.sms_sent.append(SmsSent(sms.name, sender, message.recipient, message.agent_id, now))
         return DONE
 
     def _unanswered_until(self, message: Outgoing, now: datetime) -> datetime | None:
