@@ -86,18 +86,32 @@ class TestReceiptOperator:
 
         assert await journey(context, message_id) == [("Sent", "rbm"), ("Delivered", "rbm")]
 
-    async def test_a_receipt_before_the_message_was_sent_waits_for_the_send(
+    async def test_a_receipt_that_beats_the_send_applies_from_an_operator_of_the_agent(
         self, context: AppContext, api: httpx.AsyncClient, sender: Sender, clock: FakeClock
     ) -> None:
-        body = {"brand": sender.brand, "agent": sender.agent, "recipient": RECIPIENT}
-        response = await api.post("/v3/conversations", json={**body, "content": "Hej"})
-        message_id = response.json()["id"]
+        message_id = await queued(api, sender)
+
+        await context.receipts.handle([receipt("rbm", message_id, clock)])
+
+        assert await journey(context, message_id) == [("Delivered", "rbm")]
+        assert await jobs_of_kind(context, "match_receipt") == []
+
+    async def test_a_receipt_before_the_send_from_an_operator_the_agent_is_not_at_is_ignored(
+        self, context: AppContext, api: httpx.AsyncClient, sender: Sender, clock: FakeClock
+    ) -> None:
+        message_id = await queued(api, sender)  # the agent is launched at rbm only
 
         await context.receipts.handle([receipt("maap", message_id, clock)])
 
         assert await journey(context, message_id) == []
-        [retry] = await jobs_of_kind(context, "match_receipt")
-        assert retry.payload["ref"] == message_id
+        assert await jobs_of_kind(context, "match_receipt") == []
+
+
+async def queued(api: httpx.AsyncClient, sender: Sender) -> str:
+    body = {"brand": sender.brand, "agent": sender.agent, "recipient": RECIPIENT}
+    response = await api.post("/v3/conversations", json={**body, "content": "Hej"})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
 
 
 class TestInboundAgent:

@@ -157,10 +157,11 @@ async def _receipt_targets(
     """(message id, channel of the receipt, current status) by the (operator, ref) a receipt
     names: an SMSC's id through `message_refs` (SMS), else our own message id (RCS) when the
     message went out through that same operator. Second, the receipts naming an RCS message
-    that went out through another operator: one operator cannot move another's messages. (A
-    message not sent yet has no operator: its receipt is unmatched and tried again.) The
-    messages are locked in id order, the order dispatch locks them in, so the two never wait
-    on each other in a cycle."""
+    that went out through another operator: one operator cannot move another's messages. A
+    message whose Sent step is not written yet has no operator (an RCS receipt often beats the
+    submit's answer): its receipt counts when the message's agent is launched at that operator,
+    the only operators dispatch can have sent it through. The messages are locked in id order,
+    the order dispatch locks them in, so the two never wait on each other in a cycle."""
     refs = sorted({event.ref for event in events if event.ref is not None})
     if not refs:
         return {}, set()
@@ -173,14 +174,18 @@ async def _receipt_targets(
     ).all()
     ids = sorted({*refs, *(row.message_id for row in by_ref)})
     found = {
-        message_id: (status, operator)
-        for message_id, status, operator in await session.execute(
-            select(Message.id, Message.status, Message.operator)
+        message_id: (status, operator, agent_id)
+        for message_id, status, operator, agent_id in await session.execute(
+            select(Message.id, Message.status, Message.operator, Message.agent_id)
             .where(Message.id.in_(ids), Message.direction == "Outbound")
             .order_by(Message.id)
             .with_for_update()
         )
     }
+    unsent = {ref: row[2] for ref, row in found.items() if row[1] is None}
+    launched = await _launched_at(
+        session, {(e.operator, unsent[e.ref]) for e in events if e.ref in unsent}
+    )
     targets: dict[_Key, tuple[str, str, str]] = {}
     for operator, ref, message_id in by_ref:
         if message_id in found:
@@ -190,12 +195,27 @@ async def _receipt_targets(
         key = (event.operator, event.ref)
         if key in targets or event.ref not in found:
             continue
-        status, sent_through = found[event.ref]
+        status, sent_through, agent_id = found[event.ref]
+        if sent_through is None and (event.operator, agent_id) in launched:
+            sent_through = event.operator
         if sent_through == event.operator:
             targets[key] = (event.ref, "RCS", status)
-        elif sent_through is not None:
+        else:
             foreign.add(key)
     return targets, foreign
+
+
+async def _launched_at(session: AsyncSession, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Of these (operator, agent id) pairs, those where the agent is launched."""
+    if not pairs:
+        return set()
+    rows = await session.execute(
+        select(AgentOperator.operator, AgentOperator.agent_id).where(
+            AgentOperator.agent_id.in_({agent_id for _, agent_id in pairs}),
+            AgentOperator.status == "Launched",
+        )
+    )
+    return {(operator, agent_id) for operator, agent_id in rows} & pairs
 
 
 async def store_inbound(
