@@ -31,9 +31,9 @@ from rcsgate.errors import (
     problem_response,
 )
 from rcsgate.keys.service import Principal, authenticate, record_use, use_is_due
-from rcsgate.kit.asgi import replay_body
+from rcsgate.kit.asgi import client_of, replay_body
 from rcsgate.kit.crypto import token_hash
-from rcsgate.kit.net import address_in, client_address
+from rcsgate.kit.net import address_in
 
 API_PREFIX = "/v3"
 PUBLIC_PATHS = frozenset({"/v3/openapi.json", "/v3/docs", "/v3/docs/oauth2-redirect"})
@@ -51,7 +51,7 @@ class ApiGate:
             return
         headers = Headers(scope=scope)
         try:
-            self._require_https(scope, headers)
+            self._require_https(scope)
             if scope["path"] in PUBLIC_PATHS:
                 await self.app(scope, receive, send)
                 return
@@ -77,17 +77,10 @@ class ApiGate:
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, _with_headers(send, rate_headers))
 
-    def _require_https(self, scope: Scope, headers: Headers) -> None:
+    def _require_https(self, scope: Scope) -> None:
         if scope.get("scheme") == "https":
             return
-        settings = self.context.settings
-        peer = scope.get("client")
-        proxied = client_address(peer[0] if peer else None, None, ())
-        if (
-            proxied is not None
-            and address_in(proxied, settings.trusted_networks)
-            and headers.get("x-forwarded-proto", "").lower() == "https"
-        ):
+        if client_of(scope, self.context.settings.trusted_networks).forwarded_proto == "https":
             return
         raise HttpsRequired("Use https://; nothing was done")
 
@@ -100,12 +93,7 @@ class ApiGate:
         if principal is None:
             raise Unauthorized("Unknown or revoked API key")
         if principal.allowed_networks:
-            peer = scope.get("client")
-            address = client_address(
-                peer[0] if peer else None,
-                headers.get("x-forwarded-for"),
-                self.context.settings.trusted_networks,
-            )
+            address = client_of(scope, self.context.settings.trusted_networks).address
             if address is None or not address_in(address, principal.allowed_networks):
                 raise IpNotAllowed(f"Address {address} is not in this key's allow-list")
         if looked_up and use_is_due(principal, self.context.clock.now()):
