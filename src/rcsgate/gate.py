@@ -6,7 +6,8 @@ anything behind it runs:
 2. missing, malformed, unknown or revoked key → 401;
 3. a key used from an address outside its allow-list → 403;
 4. over the account's rate limit → 429 (the request has no effect);
-5. a body over the size cap → 413, a body that is not JSON → 415.
+5. a body over the size cap → 413, a body that is not JSON → 415, JSON nested deeper than
+   MAX_JSON_DEPTH → 400 (parsers recurse per level: a deep body would be a RecursionError).
 Every response that passed step 4 carries the RateLimit-* headers.
 """
 
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rcsgate.context import AppContext
 from rcsgate.errors import (
+    FieldError,
     HttpsRequired,
     IpNotAllowed,
     PayloadTooLarge,
@@ -28,16 +30,20 @@ from rcsgate.errors import (
     ServiceUnavailable,
     Unauthorized,
     UnsupportedMediaType,
+    ValidationFailed,
     problem_response,
 )
 from rcsgate.keys.service import Principal, authenticate, record_use, use_is_due
 from rcsgate.kit.asgi import client_of, replay_body
 from rcsgate.kit.crypto import token_hash
+from rcsgate.kit.nesting import nested_deeper_than
 from rcsgate.kit.net import address_in
 
 API_PREFIX = "/v3"
 PUBLIC_PATHS = frozenset({"/v3/openapi.json", "/v3/docs", "/v3/docs/oauth2-redirect"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Rich content nests about eight levels; nothing in the API needs more than a few.
+MAX_JSON_DEPTH = 32
 
 
 class ApiGate:
@@ -127,6 +133,11 @@ class ApiGate:
         body = await _read_body(receive, cap, too_large)
         if body and not _is_json(headers.get("content-type", "")):
             raise UnsupportedMediaType("Send the body as application/json", headers=rate_headers)
+        if nested_deeper_than(body, MAX_JSON_DEPTH):
+            message = f"is nested deeper than {MAX_JSON_DEPTH} levels"
+            raise ValidationFailed(
+                f"body: {message}", errors=[FieldError("", message)], headers=rate_headers
+            )
         return replay_body(body, receive)
 
 
