@@ -5,7 +5,8 @@ anything behind it runs:
 1. plain HTTP (not vouched for by a trusted proxy's `X-Forwarded-Proto: https`) → 403;
 2. missing, malformed, unknown or revoked key → 401;
 3. a key used from an address outside its allow-list → 403;
-4. over the account's rate limit → 429 (the request has no effect);
+4. over the account's rate limit → 429 (the request has no effect; while Redis is down, over
+   this process's share of it, see `kit.ratelimit`);
 5. a body over the size cap → 413, a body that is not JSON → 415, JSON nested deeper than
    MAX_JSON_DEPTH → 400 (parsers recurse per level: a deep body would be a RecursionError).
 Every response that passed step 4 carries the RateLimit-* headers.
