@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     workers: int = Field(default=1, ge=1)
+    process_count: int | None = Field(
+        default=None,
+        ge=1,
+        description="Server processes sharing one Redis (all machines); while Redis is down "
+        "each allows this share of every rate limit. Default: workers",
+    )
     db_pool_size: int = Field(
         default=32,
         ge=1,

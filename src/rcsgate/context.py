@@ -51,7 +51,11 @@ class AppContext:
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
             clock=clock,
-            rate_limiter=RateLimiter(settings.redis_url),
+            rate_limiter=RateLimiter(
+                settings.redis_url,
+                clock=clock,
+                processes=settings.process_count or settings.workers,
+            ),
             key_cache=KeyCache(clock, settings.key_cache_seconds),
         )
 
