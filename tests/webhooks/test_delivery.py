@@ -462,6 +462,28 @@ class FakeDNS:
         return self.answers[min(len(self.asked), len(self.answers)) - 1]
 
 
+class TestAnswers:
+    async def test_a_large_answer_is_not_read_and_the_status_counts(
+        self,
+        context: AppContext,
+        api: httpx.AsyncClient,
+        sender: Sender,
+        tenant: Tenant,
+        webhook_sender: WebhookSender,
+    ) -> None:
+        size = 64 * 2**20
+        large = await Receiver(mode="large", answer_size=size).start()
+        try:
+            await subscribed(context, tenant, large)
+            await new_messages(api, sender, 1)
+            await webhook_sender.run_until_idle()
+        finally:
+            await large.aclose()
+
+        assert [d.status for d in await deliveries(context)] == ["Delivered"]
+        assert large.answered < size // 8  # the sender hung up long before the end
+
+
 class TestOrder:
     async def test_many_messages_in_parallel_each_in_order(
         self,

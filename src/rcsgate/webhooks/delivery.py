@@ -18,6 +18,9 @@ then backs off, 5 s doubling to at most 1 h (its state is in the database, so a 
 keeps it), and while it backs off only its oldest delivery is tried (a probe); the rest
 follow once the probe succeeds. A delivery with no success by `give_up_at` (3 days after its
 event, or after a redelivery) becomes Failed. Refused targets (see `guard`) fail at once.
+Of an answer, only the status counts: at most `RESPONSE_LIMIT` bytes of its body are read
+(enough to keep the connection for the next POST when the body is small); a longer body is
+dropped with its connection, so a receiver cannot make the sender hold its answers.
 
 At least once. A delivery is marked Delivered only after its 2xx; a sender that dies
 mid-round leaves the endpoint's lease to expire, and the deliveries are sent again with the
@@ -56,6 +59,7 @@ log = structlog.get_logger(__name__)
 BACKOFF = Backoff(base=5.0, cap=3600.0, factor=2.0, jitter=0.0)
 USER_AGENT = "rcsgate-webhooks/1"
 ERROR_LENGTH = 500
+RESPONSE_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,8 +268,7 @@ class WebhookSender:
             final = False
             try:
                 async with asyncio.timeout(self.timeout):
-                    response = await self.client.post(url, content=body, headers=headers)
-                code = response.status_code
+                    code = await self._exchange(url, body, headers)
                 error = None if 200 <= code < 300 else f"HTTP {code}"
             except guard.Refused as refused:
                 error, final = str(refused), True
@@ -279,6 +282,16 @@ class WebhookSender:
                 error = f"{type(cause).__name__}: {cause}"[:ERROR_LENGTH]
             duration = (time.perf_counter() - started) * 1000
         return Result(due, at, code, round(duration, 3), error, final)
+
+    async def _exchange(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST and read at most `RESPONSE_LIMIT` bytes of the answer; its status."""
+        async with self.client.stream("POST", url, content=body, headers=headers) as response:
+            read = 0
+            async for chunk in response.aiter_raw():
+                read += len(chunk)
+                if read >= RESPONSE_LIMIT:
+                    break  # closing the unread response closes its connection
+            return response.status_code
 
     async def _settle(self, endpoint: Endpoint, results: Sequence[Result]) -> None:
         """Record the round: the endpoint's backoff and its release, every attempt, each
