@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from typing import Literal
+
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from rcsgate.accounts.service import SESSION_LIFETIME
 from rcsgate.context import AppContext
 from rcsgate.kit.clock import FakeClock
+from rcsgate.kit.crypto import Passwords
 from rcsgate.models import PortalSession
 from rcsgate.portal.pages.auth import (
     FAILURES_PER_ADDRESS,
@@ -281,3 +287,52 @@ class TestLanguage:
     ) -> None:
         switched = await browser_client.get("/portal/language/sv?back=https://evil.example/")
         assert switched.headers["location"] == "/portal/"
+
+
+class GatedHasher(PasswordHasher):
+    """argon2 whose verifications wait, in their threads, until the test opens the gate:
+    if a verification ran on the event loop, nothing else could run until it ended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Semaphore(0)
+        self.gate = threading.Event()
+        self.lock = threading.Lock()
+        self.active = self.peak = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        self.entered.release()
+        opened = self.gate.wait(10)
+        with self.lock:
+            self.active -= 1
+        assert opened, "the gate was never opened: the event loop was held"
+        return super().verify(hash, password)
+
+
+class TestPasswordWork:
+    async def test_log_ins_verify_off_the_event_loop_a_few_at_a_time(
+        self,
+        context: AppContext,
+        client_for: ClientFactory,
+        api: httpx.AsyncClient,
+    ) -> None:
+        hasher = GatedHasher()
+        context.passwords = Passwords(2, hasher=hasher)
+        attempts = [
+            asyncio.create_task(log_in(client_for(), f"nobody{n}@example.com", "wrong guess"))
+            for n in range(6)
+        ]
+        for _ in range(2):  # two verifications are running, in their threads
+            assert await asyncio.to_thread(hasher.entered.acquire, timeout=10)
+
+        account = await api.get("/v3/account")  # the event loop serves others meanwhile
+
+        assert account.status_code == 200
+        assert not any(a.done() for a in attempts)
+        hasher.gate.set()
+        assert [r.status_code for r in await asyncio.gather(*attempts)] == [400] * 6
+        assert hasher.peak == 2  # the pool's size bounds the work at once
+        context.passwords.close()

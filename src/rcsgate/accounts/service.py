@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rcsgate.accounts.repository import AccountRepository
 from rcsgate.errors import AlreadyExists, NotFound, ValidationFailed
 from rcsgate.kit.clock import Clock
-from rcsgate.kit.crypto import hash_password, random_token, token_hash, verify_password
+from rcsgate.kit.crypto import SHARED_PASSWORDS, Passwords, hash_password, random_token, token_hash
 from rcsgate.models import Account, PortalSession, User
 
 MIN_PASSWORD_LENGTH = 10
@@ -31,6 +31,7 @@ async def create_account(
     currency: str,
     rate_limit: int,
     password: str | None = None,
+    passwords: Passwords = SHARED_PASSWORDS,
 ) -> Account:
     """A new account; with a password, also its first portal user (log-in by e-mail)."""
     if rate_limit < 1:
@@ -47,7 +48,7 @@ async def create_account(
     repository.add(account)
     await session.flush()
     if password is not None:
-        await add_user(session, clock, account, email=email, password=password)
+        await add_user(session, clock, account, email=email, password=password, passwords=passwords)
     return account
 
 
@@ -60,6 +61,7 @@ async def sign_up(
     password: str,
     currency: str,
     rate_limit: int,
+    passwords: Passwords,
 ) -> User:
     """A new account and its first user (the portal's sign-up)."""
     name = name.strip()
@@ -68,17 +70,21 @@ async def sign_up(
     account = await create_account(
         session, clock, name=name, email=email, currency=currency, rate_limit=rate_limit
     )
-    return await add_user(session, clock, account, email=email, password=password)
+    return await add_user(
+        session, clock, account, email=email, password=password, passwords=passwords
+    )
 
 
 async def add_user(
-    session: AsyncSession, clock: Clock, account: Account, *, email: str, password: str
+    session: AsyncSession,
+    clock: Clock,
+    account: Account,
+    *,
+    email: str,
+    password: str,
+    passwords: Passwords,
 ) -> User:
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise ValidationFailed.field(
-            "/password",
-            f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
-        )
+    _check_password(password)
     if not _looks_like_email(email):
         raise ValidationFailed.field("/email", "must be an e-mail address")
     repository = AccountRepository(session)
@@ -87,7 +93,7 @@ async def add_user(
     user = User(
         account_id=account.id,
         email=email.lower(),
-        password_hash=hash_password(password),
+        password_hash=await passwords.hash(password),
         created_at=clock.now(),
     )
     repository.add(user)
@@ -103,6 +109,13 @@ async def account_summary(
     if row is None:
         raise NotFound(f"No account {account_id}")
     return row
+
+
+def _check_password(password: str, pointer: str = "/password") -> None:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise ValidationFailed.field(
+            pointer, f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
+        )
 
 
 def _looks_like_email(email: str) -> bool:
@@ -132,14 +145,14 @@ class LoggedIn:
 
 
 async def log_in(
-    session: AsyncSession, clock: Clock, *, email: str, password: str
+    session: AsyncSession, clock: Clock, passwords: Passwords, *, email: str, password: str
 ) -> tuple[str, LoggedIn] | None:
     """A new session's cookie token and the session, or None for a wrong e-mail or password."""
     user = await AccountRepository(session).user_by_email(email.strip())
     if user is None:
-        verify_password(_UNKNOWN_USER_HASH, password)
+        await passwords.verify(_UNKNOWN_USER_HASH, password)
         return None
-    if not verify_password(user.password_hash, password):
+    if not await passwords.verify(user.password_hash, password):
         return None
     return await start_session(session, clock, user)
 

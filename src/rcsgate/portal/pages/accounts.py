@@ -54,7 +54,12 @@ async def add_account_user(
     try:
         account = await get_account(session, viewer.account_id)
         await add_user(
-            session, context.clock, account, email=email, password=field(form, "password")
+            session,
+            context.clock,
+            account,
+            email=email,
+            password=field(form, "password"),
+            passwords=context.passwords,
         )
     except (ValidationFailed, AlreadyExists) as error:
         await session.rollback()

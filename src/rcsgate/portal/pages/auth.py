@@ -58,6 +58,7 @@ async def sign_up_user(request: Request, session: Session, form: Form) -> Respon
             currency=context.settings.currency,
             rate_limit=context.settings.default_rate_limit,
             password=field(form, "password"),
+            passwords=context.passwords,
         )
     except (ValidationFailed, AlreadyExists) as error:
         await session.rollback()
@@ -88,7 +89,9 @@ async def log_in_user(request: Request, session: Session, form: Form) -> Respons
     for key, limit in zip(keys, limits, strict=True):
         if await limiter.spent(key, limit, THROTTLE_SECONDS):
             return render(request, "login.html", {"email": email, "error": "throttled"}, status=429)
-    started = await log_in(session, context.clock, email=email, password=field(form, "password"))
+    started = await log_in(
+        session, context.clock, context.passwords, email=email, password=field(form, "password")
+    )
     if started is None:
         for key, limit in zip(keys, limits, strict=True):
             await limiter.count(key, limit, THROTTLE_SECONDS)
