@@ -59,13 +59,16 @@ class RateLimiter:
             reset_after=max(0.0, stats.reset_time - time.time()),
         )
 
-    async def spent(self, key: str, amount: int, seconds: int) -> bool:
-        """Whether `amount` hits were counted on `key` in the last `seconds` (nothing counted)."""
-        return not await self._limiter.test(self._item(amount, seconds), key)
+    async def attempt(self, key: str, amount: int, seconds: int) -> bool:
+        """Counts one hit on `key` unless `amount` were counted in the last `seconds`; whether
+        it was counted. The count and the check are one step (a lock in memory, a script in
+        Redis), so of many attempts at once at most `amount` pass: an expensive act (a
+        password check, a sign-up) is counted before it is done, never after."""
+        return await self._limiter.hit(self._item(amount, seconds), key)
 
-    async def count(self, key: str, amount: int, seconds: int) -> None:
-        """Counts one hit on `key` against `amount` per `seconds` (failed log-ins)."""
-        await self._limiter.hit(self._item(amount, seconds), key)
+    async def forget(self, key: str, amount: int, seconds: int) -> None:
+        """Drops every hit counted on `key` (a log-in that succeeded)."""
+        await self._limiter.clear(self._item(amount, seconds), key)
 
     async def reset(self) -> None:
         await self._storage.reset()
