@@ -10,7 +10,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcsgate.accounts.repository import AccountRepository
-from rcsgate.errors import AlreadyExists, NotFound, ValidationFailed
+from rcsgate.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.crypto import SHARED_PASSWORDS, Passwords, hash_password, random_token, token_hash
 from rcsgate.models import Account, PortalSession, User
@@ -189,3 +189,49 @@ async def logged_in(session: AsyncSession, clock: Clock, token: str) -> LoggedIn
 
 async def log_out(session: AsyncSession, token: str) -> None:
     await AccountRepository(session).delete_session(token_hash(token))
+
+
+async def change_password(
+    session: AsyncSession,
+    passwords: Passwords,
+    viewer: LoggedIn,
+    token: str,
+    *,
+    current: str,
+    new: str,
+    confirm: str,
+) -> None:
+    """The viewer's new password, once the current one is proven and the new one typed twice.
+    Every other session of the user ends: whoever else knew the old password is out."""
+    repository = AccountRepository(session)
+    user = await repository.user(viewer.user_id)
+    if user is None:
+        raise NotFound(f"No user {viewer.user_id}")
+    if not await passwords.verify(user.password_hash, current):
+        raise ValidationFailed.field("/currentPassword", "is not your current password")
+    _check_password(new, "/newPassword")
+    if new != confirm:
+        raise ValidationFailed.field("/confirmPassword", "does not match the new password")
+    await repository.set_password_hash(user.id, await passwords.hash(new))
+    await repository.delete_sessions_except(user.id, token_hash(token))
+
+
+class LastUser(Conflict):
+    """An account keeps at least one user (else nobody could log in to it)."""
+
+
+async def remove_user(session: AsyncSession, account_id: str, user_id: str) -> User:
+    """Removes a user of the account (another, or oneself) and ends their sessions at once;
+    never the account's last user. Concurrent removals in one account run one after another
+    (the account's row is locked), so two users removing each other cannot leave none. On
+    `LastUser` the caller rolls back (the sessions were deleted first, for the foreign key)."""
+    repository = AccountRepository(session)
+    if not await repository.lock_account(account_id):
+        raise NotFound(f"No account {account_id}")
+    user = await repository.user(user_id)
+    if user is None or user.account_id != account_id:
+        raise NotFound(f"No user {user_id}")
+    await repository.delete_sessions_except(user_id, None)
+    if not await repository.delete_user_unless_last(account_id, user_id):
+        raise LastUser("An account keeps at least one user")
+    return user

@@ -37,6 +37,11 @@ SIGNUPS_PER_ADDRESS = 10
 SIGNUP_SECONDS = 3600
 
 
+def email_key(email: str) -> str:
+    """The throttle of password checks for one user (log-ins, password changes)."""
+    return f"portal-login:email:{email.strip().lower()}"
+
+
 @router.get("/signup")
 async def signup_page(request: Request, viewer: MaybeViewer) -> Response:
     if viewer is not None:
@@ -85,7 +90,7 @@ async def login_page(request: Request, viewer: MaybeViewer) -> Response:
 async def log_in_user(request: Request, session: Session, form: Form) -> Response:
     context = context_of(request)
     email = field(form, "email").strip().lower()
-    keys = (f"portal-login:email:{email}", f"portal-login:ip:{client_ip(request)}")
+    keys = (email_key(email), f"portal-login:ip:{client_ip(request)}")
     limits = (ATTEMPTS_PER_EMAIL, ATTEMPTS_PER_ADDRESS)
     limiter = context.rate_limiter
     for key, limit in zip(keys, limits, strict=True):
