@@ -483,6 +483,24 @@ class TestAnswers:
         assert [d.status for d in await deliveries(context)] == ["Delivered"]
         assert large.answered < size // 8  # the sender hung up long before the end
 
+    async def test_a_2xx_whose_body_never_ends_is_a_success(
+        self,
+        context: AppContext,
+        api: httpx.AsyncClient,
+        sender: Sender,
+        tenant: Tenant,
+        receiver: Receiver,
+        webhook_client: httpx.AsyncClient,
+    ) -> None:
+        await subscribed(context, tenant, receiver)
+        receiver.mode = "trickle"
+        await new_messages(api, sender, 1)
+
+        await make_sender(context, webhook_client, timeout=0.2).run_once()
+
+        [delivery] = await deliveries(context)
+        assert (delivery.status, delivery.last_status_code) == ("Delivered", 200)
+
 
 class TestOrder:
     async def test_many_messages_in_parallel_each_in_order(

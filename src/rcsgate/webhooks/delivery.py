@@ -267,8 +267,7 @@ class WebhookSender:
             error: str | None = None
             final = False
             try:
-                async with asyncio.timeout(self.timeout):
-                    code = await self._exchange(url, body, headers)
+                code = await self._exchange(url, body, headers)
                 error = None if 200 <= code < 300 else f"HTTP {code}"
             except guard.Refused as refused:
                 error, final = str(refused), True
@@ -284,14 +283,20 @@ class WebhookSender:
         return Result(due, at, code, round(duration, 3), error, final)
 
     async def _exchange(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        """POST and read at most `RESPONSE_LIMIT` bytes of the answer; its status."""
-        async with self.client.stream("POST", url, content=body, headers=headers) as response:
-            read = 0
-            async for chunk in response.aiter_raw():
-                read += len(chunk)
-                if read >= RESPONSE_LIMIT:
-                    break  # closing the unread response closes its connection
-            return response.status_code
+        """POST and read at most `RESPONSE_LIMIT` bytes of the answer, all within the
+        timeout; the status. Once the status is in, it is the answer: a body that breaks
+        off or trickles past the timeout changes nothing."""
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        request = self.client.build_request("POST", url, content=body, headers=headers)
+        async with asyncio.timeout_at(deadline):
+            response = await self.client.send(request, stream=True)
+        try:
+            with contextlib.suppress(TimeoutError, httpx.HTTPError):
+                async with asyncio.timeout_at(deadline):
+                    await _read_some(response)
+        finally:
+            await response.aclose()  # closing it unread closes its connection
+        return response.status_code
 
     async def _settle(self, endpoint: Endpoint, results: Sequence[Result]) -> None:
         """Record the round: the endpoint's backoff and its release, every attempt, each
@@ -344,6 +349,14 @@ _mark = (
         delivered_at=bindparam("b_delivered"),
     )
 )
+
+
+async def _read_some(response: httpx.Response) -> None:
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read >= RESPONSE_LIMIT:
+            return
 
 
 def _refused(batch: Sequence[Due], at: datetime, reason: str) -> list[Result]:
