@@ -135,6 +135,12 @@ class Settings(BaseSettings):
         description="How long a claimed job is a worker's before another may take it",
     )
 
+    password_hash_threads: int = Field(
+        default=2,
+        ge=1,
+        description="Threads that hash and verify portal passwords (argon2), off the event loop",
+    )
+
     # Customer webhooks (API.md 2.8).
     webhook_allow_private: bool = Field(
         default=False,

@@ -13,6 +13,7 @@ from rcsgate.dispatch.routing import Capabilities, Operators
 from rcsgate.keys.cache import KeyCache
 from rcsgate.kit.cache import TtlCache
 from rcsgate.kit.clock import Clock, SystemClock
+from rcsgate.kit.crypto import SHARED_PASSWORDS, Passwords
 from rcsgate.kit.db import create_engine, create_sessionmaker
 from rcsgate.kit.ratelimit import RateLimiter
 from rcsgate.kit.settled import SettledPages
@@ -27,6 +28,7 @@ class AppContext:
     rate_limiter: RateLimiter
     key_cache: KeyCache
     settled_pages: SettledPages = field(default_factory=SettledPages)
+    passwords: Passwords = SHARED_PASSWORDS
     operators: Operators = field(default_factory=Operators)
     capabilities: Capabilities = field(init=False)
     receipts: Receipts = field(init=False)
@@ -57,6 +59,7 @@ class AppContext:
                 processes=settings.process_count or settings.workers,
             ),
             key_cache=KeyCache(clock, settings.key_cache_seconds),
+            passwords=Passwords(settings.password_hash_threads),
         )
 
     async def aclose(self) -> None:
@@ -64,3 +67,5 @@ class AppContext:
             self.closed = True
             await self.capabilities.cache.aclose()
             await self.engine.dispose()
+            if self.passwords is not SHARED_PASSWORDS:
+                self.passwords.close()

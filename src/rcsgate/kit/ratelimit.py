@@ -94,21 +94,24 @@ class RateLimiter:
 
         return await self._limited(per_second, hit)
 
-    async def spent(self, key: str, amount: int, seconds: int) -> bool:
-        """Whether `amount` hits were counted on `key` in the last `seconds` (nothing counted)."""
+    async def attempt(self, key: str, amount: int, seconds: int) -> bool:
+        """Counts one hit on `key` unless `amount` were counted in the last `seconds`; whether
+        it was counted. The count and the check are one step (a lock in memory, a script in
+        Redis), so of many attempts at once at most `amount` pass: an expensive act (a
+        password check, a sign-up) is counted before it is done, never after."""
 
-        async def spent(limiter: MovingWindowRateLimiter, share: int) -> bool:
-            return not await limiter.test(self._item(share, seconds), key)
+        async def attempt(limiter: MovingWindowRateLimiter, share: int) -> bool:
+            return await limiter.hit(self._item(share, seconds), key)
 
-        return await self._limited(amount, spent)
+        return await self._limited(amount, attempt)
 
-    async def count(self, key: str, amount: int, seconds: int) -> None:
-        """Counts one hit on `key` against `amount` per `seconds` (failed log-ins)."""
+    async def forget(self, key: str, amount: int, seconds: int) -> None:
+        """Drops every hit counted on `key` (a log-in that succeeded)."""
 
-        async def count(limiter: MovingWindowRateLimiter, share: int) -> None:
-            await limiter.hit(self._item(share, seconds), key)
+        async def forget(limiter: MovingWindowRateLimiter, share: int) -> None:
+            await limiter.clear(self._item(share, seconds), key)
 
-        await self._limited(amount, count)
+        await self._limited(amount, forget)
 
 
 def _redis_storage(redis_url: str, namespace: str) -> Storage:
