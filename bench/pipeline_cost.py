@@ -12,11 +12,16 @@ message is Read: a fixed amount of work, so a backlog costs time but not CPU, an
 the machine slows the run down without changing the CPU it took. CPU per process (bench/cpu.py
 says what counts as PostgreSQL's) is divided by the messages that reached Read. Wall time and
 messages per second are shown for context only: they measure the machine as much as rcsgate.
+
+rcsgate's background loops (relay, webhooks, caches) poll while idle, so a run that a busy
+machine stretches costs more CPU per message. Their idle rate is read over IDLE_SECONDS before
+the bundles are posted, and the figure is shown again net of it (idle rate x wall time).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,13 +31,14 @@ import asyncpg
 import httpx
 
 from bench.core import BenchResult, Measure, Options
-from bench.cpu import POSTGRES_SHARED
+from bench.cpu import POSTGRES, POSTGRES_SHARED
 from bench.database import connect, run
 from bench.pipeline import (
     AGENT,
     BRAND,
     CLIENT_TIMEOUT,
     CONTENT,
+    COST_ROLES,
     TARGET_CPU_MS,
     Rig,
     Snapshot,
@@ -52,6 +58,8 @@ POLL_EVERY = 0.5
 READ_TIMEOUT = 300.0  # at 100 msg/s (a very busy machine) it takes 100 s
 SETTLE_TIMEOUT = 30.0
 FINAL = ("Read", "Failed", "Expired", "Cancelled")
+IDLE_SECONDS = 3.0
+IDLE_LABELS = {POSTGRES: "PostgreSQL"}
 
 
 @benchmark(
@@ -63,25 +71,36 @@ def pipeline_cost(options: Options) -> BenchResult:
         tempfile.TemporaryDirectory(prefix="rcsgate-bench-") as tmp,
         rig(MODE, Path(tmp)) as deployment,
     ):
-        window = run(_measure(deployment))
+        window, idle = run(_measure(deployment))
         deployment.check_alive()
         database = deployment.database.name
-    return _result(window, database)
+    return _result(window, idle, database)
 
 
-async def _measure(rig: Rig) -> Window:
+async def _measure(rig: Rig) -> tuple[Window, dict[str, float]]:
     connection = await connect(rig.database)
     try:
         await _settle(connection, rig)
+        idle = await _idle(connection, rig)
         numbers = rcs_numbers()
         next(numbers)  # the one the rig's first message went to
+        _progress(f"posting {BUNDLES} bundles of {MESSAGES // BUNDLES:,}, then waiting for Read")
         start = await snapshot(connection, rig)
         await _post_bundles(rig, numbers)
         backlog: list[tuple[float, int]] = []
         end = await _until_read(connection, rig, start, backlog)
     finally:
         await connection.close()
-    return Window(start, end, tuple(backlog))
+    return Window(start, end, tuple(backlog)), idle
+
+
+async def _idle(connection: asyncpg.Connection, rig: Rig) -> dict[str, float]:
+    """CPU seconds per second of each process with nothing to do (rcsgate's loops poll)."""
+    before = await snapshot(connection, rig)
+    await asyncio.sleep(IDLE_SECONDS)
+    after = await snapshot(connection, rig)
+    seconds = after.monotonic - before.monotonic
+    return {role: (after.cpu[role] - before.cpu.get(role, 0.0)) / seconds for role in after.cpu}
 
 
 async def _settle(connection: asyncpg.Connection, rig: Rig) -> None:
@@ -141,8 +160,22 @@ async def _until_read(
         await asyncio.sleep(POLL_EVERY)
 
 
-def _result(window: Window, database: str) -> BenchResult:
+def _progress(text: str) -> None:
+    print(f"bench: pipeline_cost: {text}...", file=sys.stderr, flush=True)
+
+
+def _result(window: Window, idle: dict[str, float], database: str) -> BenchResult:
     per_read = window.cpu_per_read_ms()
+    # What the processes would have burnt idle over the same wall time, per message.
+    idle_ms = {
+        role: 1000 * idle.get(role, 0.0) * window.seconds / window.reads for role in per_read
+    }
+    net = sum(per_read[role] - idle_ms[role] for role in COST_ROLES if role in per_read)
+    idle_pct = ", ".join(
+        f"{IDLE_LABELS.get(role, role)} {100 * idle[role]:.1f}%"
+        for role in COST_ROLES
+        if role in idle
+    )
     details: dict[str, float | int | str] = {
         "messages": MESSAGES,
         "bundles": BUNDLES,
@@ -152,11 +185,14 @@ def _result(window: Window, database: str) -> BenchResult:
         "queued_max": window.backlog_max,
         "database": database,
         **{f"ms_cpu_per_read_{_key(role)}": round(ms, 3) for role, ms in per_read.items()},
+        **{f"idle_cpu_pct_{_key(role)}": round(100 * rate, 1) for role, rate in idle.items()},
+        "ms_cpu_per_read_rcsgate_and_postgresql_net_of_idle": round(net, 3),
         **{
             f"cpu_s_{_key(role)}": round(ms * window.reads / 1000, 2)
             for role, ms in per_read.items()
         },
     }
+    costs = cost_measures(per_read, "CPU per msg reached Read:")
     return BenchResult(
         name="pipeline_cost",
         title=f"{MESSAGES:,} messages in {BUNDLES} bundles to Read: CPU per message, by process",
@@ -169,7 +205,16 @@ def _result(window: Window, database: str) -> BenchResult:
             f"{window.reads / window.seconds:,.0f} msg/s (context: it measures the machine too)"
         ),
         measures=(
-            *cost_measures(per_read, "CPU per msg reached Read:"),
+            costs[0],
+            Measure(
+                f"    net of idle CPU ({idle_pct} of a core)",
+                "ms",
+                net,
+                TARGET_CPU_MS,
+                higher_is_better=False,
+                fixed=True,
+            ),
+            *costs[1:],
             Measure(
                 "    PostgreSQL's shared processes (all databases)",
                 "ms",
