@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from rcsgate.accounts.service import AccountCache, account_cache
 from rcsgate.config import Settings
 from rcsgate.dispatch.receipts import Receipts
 from rcsgate.dispatch.routing import Capabilities, Operators
@@ -29,6 +30,7 @@ class AppContext:
     operators: Operators = field(default_factory=Operators)
     capabilities: Capabilities = field(init=False)
     receipts: Receipts = field(init=False)
+    accounts: AccountCache = field(init=False)
     closed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -36,6 +38,7 @@ class AppContext:
         cache = TtlCache(self.clock, redis_url=settings.redis_url)
         self.capabilities = Capabilities(cache, self.clock, settings.capability_cache_seconds)
         self.receipts = Receipts(self.sessionmaker, self.clock)
+        self.accounts = account_cache(self.sessionmaker, self.clock, settings.account_cache_seconds)
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
