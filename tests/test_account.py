@@ -1,18 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import httpx
-from sqlalchemy import event, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import update
 
 from rcsgate.accounts.service import forget_account
 from rcsgate.context import AppContext
 from rcsgate.kit.clock import FakeClock
 from rcsgate.models import Account
 from tests.conftest import Tenant
+from tests.fixtures.database import statements_run
 
 
 async def test_get_account_returns_the_callers_account(
@@ -30,21 +26,6 @@ async def test_get_account_returns_the_callers_account(
         "rateLimit": 1000,
         "created": "2026-03-09T08:00:00Z",
     }
-
-
-@contextmanager
-def statements_run(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The SQL statements the engine runs inside the block."""
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(args[2])
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 async def _rename_elsewhere(context: AppContext, account_id: str, name: str) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rcsgate.accounts.service import AccountCache, account_cache
+from rcsgate.agents.cache import SenderCache, sender_cache
 from rcsgate.config import Settings
 from rcsgate.dispatch.receipts import Receipts
 from rcsgate.dispatch.routing import Capabilities, Operators
@@ -31,6 +32,7 @@ class AppContext:
     capabilities: Capabilities = field(init=False)
     receipts: Receipts = field(init=False)
     accounts: AccountCache = field(init=False)
+    senders: SenderCache = field(init=False)
     closed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -39,6 +41,7 @@ class AppContext:
         self.capabilities = Capabilities(cache, self.clock, settings.capability_cache_seconds)
         self.receipts = Receipts(self.sessionmaker, self.clock)
         self.accounts = account_cache(self.sessionmaker, self.clock, settings.account_cache_seconds)
+        self.senders = sender_cache(self.sessionmaker, self.clock, settings.sender_cache_seconds)
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:

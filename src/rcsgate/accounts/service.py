@@ -133,7 +133,7 @@ def forget_account(session: AsyncSession, account_id: str) -> None:
     """Every change to what GET /v3/account shows (name, balance, rate limit) calls this."""
     cache = LocalCache.of(session, ACCOUNT_CACHE)
     if cache is not None:
-        cache.forget(account_id)
+        cache.forget_at_commit(session, lambda row: row.id == account_id)
 
 
 def _looks_like_email(email: str) -> bool:

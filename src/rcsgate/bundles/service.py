@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rcsgate.agents.cache import Sender
 from rcsgate.bundles.repository import BundleRepository
 from rcsgate.bundles.schemas import BundleCreate, BundleRead
 from rcsgate.content import MessageContent, card_view, check_placeholders, suggestion_view
@@ -51,8 +52,8 @@ async def create_bundle(
     bundle = Bundle(
         id=new_id(),
         account_id=account_id,
-        brand_id=sender.brand.id,
-        agent_id=sender.agent.id,
+        brand_id=sender.brand_id,
+        agent_id=sender.agent_id,
         type=str(stored["type"]),
         content=stored,
         reference=data.reference,
@@ -132,8 +133,8 @@ class Names:
     agent: str
 
 
-def messages_names(sender: messages.Sender) -> Names:
-    return Names(sender.brand.brand_name, sender.agent.agent_name)
+def messages_names(sender: Sender) -> Names:
+    return Names(sender.brand_name, sender.agent_name)
 
 
 def bundle_read(bundle: Bundle, names: Names, counts: dict[str, int]) -> BundleRead:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rcsgate.agents.cache import Sender
 from rcsgate.content import check_placeholders
 from rcsgate.conversations.repository import ConversationRepository
 from rcsgate.conversations.schemas import (
@@ -58,13 +59,13 @@ async def start_conversation(
     if data.unique_id and await repository.by_unique_id(account_id, data.unique_id):
         raise AlreadyExists(f"A conversation with uniqueId {data.unique_id!r} exists")
     now = clock.now()
-    closed = await repository.close_open(sender.agent.id, number, now)
+    closed = await repository.close_open(sender.agent_id, number, now)
     await webhooks.conversations(session, closed, "conversation.closed")
     conversation = Conversation(
         id=new_id(),
         account_id=account_id,
-        brand_id=sender.brand.id,
-        agent_id=sender.agent.id,
+        brand_id=sender.brand_id,
+        agent_id=sender.agent_id,
         recipient=number,
         unique_id=data.unique_id,
         reference=data.reference,
@@ -103,7 +104,7 @@ async def _send(
     clock: Clock,
     pricing: messages.Pricing,
     conversation: Conversation,
-    sender: messages.Sender,
+    sender: Sender,
     data: FollowUpCreate,
     variables: dict[str, object],
 ) -> MessageRead:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.kit.batching import Batcher
@@ -115,6 +116,16 @@ class LocalCache(Generic[K, V]):
         for key, (value, _expires) in list(self._entries.items()):
             if matches(value):
                 del self._entries[key]
+
+    def forget_at_commit(self, session: AsyncSession, matches: Callable[[V], bool]) -> None:
+        """Forgets the matching entries now and again once `session` commits: a read made in
+        between by another request of this process saw the old rows, and is not kept."""
+        self.forget_where(matches)
+
+        def again(_session: object) -> None:
+            self.forget_where(matches)
+
+        event.listen(session.sync_session, "after_commit", again, once=True)
 
     def install(self, sessionmaker: async_sessionmaker[AsyncSession], name: str) -> None:
         info = {**sessionmaker.kw.get("info", {}), name: self}
