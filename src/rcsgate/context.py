@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from rcsgate.accounts.service import AccountCache, account_cache
 from rcsgate.agents.cache import SenderCache, sender_cache
 from rcsgate.config import Settings
+from rcsgate.conversations.committer import StartCommitter
 from rcsgate.dispatch.receipts import Receipts
 from rcsgate.dispatch.routing import Capabilities, Operators
 from rcsgate.keys.cache import KeyCache
@@ -33,6 +34,7 @@ class AppContext:
     receipts: Receipts = field(init=False)
     accounts: AccountCache = field(init=False)
     senders: SenderCache = field(init=False)
+    conversation_starts: StartCommitter = field(init=False)
     closed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -42,6 +44,7 @@ class AppContext:
         self.receipts = Receipts(self.sessionmaker, self.clock)
         self.accounts = account_cache(self.sessionmaker, self.clock, settings.account_cache_seconds)
         self.senders = sender_cache(self.sessionmaker, self.clock, settings.sender_cache_seconds)
+        self.conversation_starts = StartCommitter(self.sessionmaker, self.clock)
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
