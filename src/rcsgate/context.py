@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rcsgate.accounts.service import AccountCache, account_cache
 from rcsgate.agents.cache import SenderCache, sender_cache
+from rcsgate.bundles.committer import BundleCommitter
 from rcsgate.config import Settings
 from rcsgate.conversations.committer import StartCommitter
 from rcsgate.dispatch.receipts import Receipts
@@ -35,6 +36,7 @@ class AppContext:
     accounts: AccountCache = field(init=False)
     senders: SenderCache = field(init=False)
     conversation_starts: StartCommitter = field(init=False)
+    bundles: BundleCommitter = field(init=False)
     closed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -45,6 +47,7 @@ class AppContext:
         self.accounts = account_cache(self.sessionmaker, self.clock, settings.account_cache_seconds)
         self.senders = sender_cache(self.sessionmaker, self.clock, settings.sender_cache_seconds)
         self.conversation_starts = StartCommitter(self.sessionmaker, self.clock)
+        self.bundles = BundleCommitter(self.sessionmaker)
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:

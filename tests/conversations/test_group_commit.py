@@ -4,14 +4,11 @@ start that cannot be written fails alone."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import httpx
-from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import select
 
 from rcsgate.context import AppContext
 from rcsgate.conversations import service
@@ -21,24 +18,11 @@ from rcsgate.messages.schemas import MessageRead
 from rcsgate.messages.service import Pricing
 from rcsgate.models import Conversation, Job, Message
 from tests.conftest import Tenant
+from tests.fixtures.database import commits
 from tests.fixtures.ip1 import E6_CONVERSATION
 from tests.fixtures.messaging import Sender, count_rows
 
 STARTS = 12
-
-
-@contextmanager
-def commits(engine: AsyncEngine) -> Iterator[list[int]]:
-    seen: list[int] = []
-
-    def record(*_args: Any) -> None:
-        seen.append(1)
-
-    event.listen(engine.sync_engine, "commit", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "commit", record)
 
 
 async def start_all(api: httpx.AsyncClient, bodies: list[dict[str, Any]]) -> list[httpx.Response]:

@@ -18,13 +18,14 @@ answer in the request's own transaction, so they run `write_starts` in that sess
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.conversations.repository import ConversationRepository
-from rcsgate.kit.batching import GroupCommit
+from rcsgate.kit.batching import TransactionGroupCommit
 from rcsgate.kit.clock import Clock
 from rcsgate.models import Conversation, Job, Message
 from rcsgate.webhooks import emit as webhooks
@@ -53,7 +54,9 @@ class NewConversation:
         return (self.conversation["agent_id"], self.conversation["recipient"])
 
 
-async def write_starts(session: AsyncSession, clock: Clock, starts: list[NewConversation]) -> None:
+async def write_starts(
+    session: AsyncSession, starts: list[NewConversation], *, clock: Clock
+) -> None:
     """The statements of `starts`, in the caller's transaction: a constant number whatever
     the number of starts (close, three INSERTs, the webhook events)."""
     pairs = [start.pair for start in starts]
@@ -72,14 +75,10 @@ class StartCommitter:
     """The process's committer of conversation starts (one per AppContext)."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
-        self._sessionmaker = sessionmaker
-        self._clock = clock
-        self._group: GroupCommit[NewConversation] = GroupCommit(self._write, MAX_BATCH)
+        self._group: TransactionGroupCommit[NewConversation] = TransactionGroupCommit(
+            sessionmaker, partial(write_starts, clock=clock), MAX_BATCH
+        )
 
     async def commit(self, start: NewConversation) -> None:
         """Returns once `start` is committed; raises what its own one-by-one write raised."""
         await self._group.submit(start)
-
-    async def _write(self, starts: list[NewConversation]) -> None:
-        async with self._sessionmaker.begin() as session:
-            await write_starts(session, self._clock, starts)

@@ -65,7 +65,7 @@ async def start_conversation(
     start, read = await _prepare_start(session, clock, pricing, account_id, data)
     try:
         if committer is None:
-            await write_starts(session, clock, [start])
+            await write_starts(session, [start], clock=clock)
         else:
             await session.rollback()  # hand back the connection a read may hold while waiting
             await committer.commit(start)
