@@ -51,6 +51,18 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a process trusts a looked-up key; bounds how late a revocation bites",
     )
+    account_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a process serves GET /v3/account from memory; bounds how late "
+        "another process's change to the account shows",
+    )
+    sender_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a process trusts a looked-up sender (brand and launched agent); "
+        "bounds how late another process's change to a brand or agent bites",
+    )
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     callback_max_body_bytes: int = Field(
         default=1024 * 1024,

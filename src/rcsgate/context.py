@@ -7,7 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from rcsgate.accounts.service import AccountCache, account_cache
+from rcsgate.agents.cache import SenderCache, sender_cache
+from rcsgate.bundles.committer import BundleCommitter
 from rcsgate.config import Settings
+from rcsgate.conversations.committer import StartCommitter
 from rcsgate.dispatch.receipts import Receipts
 from rcsgate.dispatch.routing import Capabilities, Operators
 from rcsgate.keys.cache import KeyCache
@@ -32,6 +36,10 @@ class AppContext:
     operators: Operators = field(default_factory=Operators)
     capabilities: Capabilities = field(init=False)
     receipts: Receipts = field(init=False)
+    accounts: AccountCache = field(init=False)
+    senders: SenderCache = field(init=False)
+    conversation_starts: StartCommitter = field(init=False)
+    bundles: BundleCommitter = field(init=False)
     closed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -43,6 +51,10 @@ class AppContext:
             self.clock,
             duplicate_window=timedelta(seconds=settings.sms_duplicate_window),
         )
+        self.accounts = account_cache(self.sessionmaker, self.clock, settings.account_cache_seconds)
+        self.senders = sender_cache(self.sessionmaker, self.clock, settings.sender_cache_seconds)
+        self.conversation_starts = StartCommitter(self.sessionmaker, self.clock)
+        self.bundles = BundleCommitter(self.sessionmaker)
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:

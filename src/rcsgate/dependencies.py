@@ -48,6 +48,12 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
         await session.close()
 
 
+def answer_recorded_in_session(request: Request) -> bool:
+    """Whether the Idempotency middleware commits this request's unit of work together with
+    its recorded answer: then its writes must go through the request's session."""
+    return request.scope.get("state", {}).get("idempotency") is not None
+
+
 async def current_principal(request: Request) -> Principal:
     return principal_of(request.scope["state"])
 

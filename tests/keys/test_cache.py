@@ -36,7 +36,7 @@ def test_zero_ttl_disables_caching() -> None:
 
 
 def test_size_is_bounded() -> None:
-    import rcsgate.keys.cache as module
+    import rcsgate.kit.cache as module
 
     cache = KeyCache(FakeClock(), ttl_seconds=60)
     limit = module.MAX_ENTRIES

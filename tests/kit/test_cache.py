@@ -7,7 +7,8 @@ import pytest
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
-from rcsgate.kit.cache import TtlCache
+from rcsgate.context import AppContext
+from rcsgate.kit.cache import LocalCache, TtlCache
 from rcsgate.kit.clock import FakeClock
 from rcsgate.kit.outage import RETRY_AFTER
 from tests.conftest import redis_url
@@ -96,3 +97,29 @@ async def test_entries_stay_in_process_while_redis_is_down(
     finally:
         await cache.aclose()
         await other.aclose()
+
+
+class TestLocalCacheForgetAtCommit:
+    async def test_an_entry_stored_before_the_commit_is_forgotten_by_it(
+        self, context: AppContext, clock: FakeClock
+    ) -> None:
+        cache: LocalCache[str, str] = LocalCache(clock, 60)
+        cache.put("k", "old")
+        async with context.sessionmaker() as session:
+            cache.forget_at_commit(session, lambda value: value == "old")
+            assert cache.get("k") is None
+            cache.put("k", "old")  # another request read the rows not yet committed
+            await session.commit()
+
+        assert cache.get("k") is None
+
+    async def test_a_session_that_never_commits_forgets_only_once(
+        self, context: AppContext, clock: FakeClock
+    ) -> None:
+        cache: LocalCache[str, str] = LocalCache(clock, 60)
+        async with context.sessionmaker() as session:
+            cache.forget_at_commit(session, lambda value: value == "old")
+            cache.put("k", "old")
+            await session.rollback()
+
+        assert cache.get("k") == "old"

@@ -4,11 +4,14 @@ from fastapi import APIRouter
 
 from rcsgate.accounts import service
 from rcsgate.accounts.schemas import AccountRead
-from rcsgate.dependencies import CurrentPrincipal, Session
+from rcsgate.dependencies import Context, CurrentPrincipal
 
 router = APIRouter(tags=["Account"])
 
 
 @router.get("/account", response_model=AccountRead, summary="The caller's account")
-async def get_account(session: Session, principal: CurrentPrincipal) -> AccountRead:
-    return AccountRead.model_validate(await service.account_summary(session, principal.account_id))
+async def get_account(context: Context, principal: CurrentPrincipal) -> AccountRead:
+    summary = await service.account_summary(
+        context.sessionmaker, context.accounts, principal.account_id
+    )
+    return AccountRead.model_validate(summary)

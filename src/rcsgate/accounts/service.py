@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.accounts.repository import AccountRepository
 from rcsgate.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
+from rcsgate.kit.cache import LocalCache
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.crypto import SHARED_PASSWORDS, Passwords, hash_password, random_token, token_hash
 from rcsgate.models import Account, PortalSession, User
@@ -18,6 +19,7 @@ from rcsgate.models import Account, PortalSession, User
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1000
 SESSION_LIFETIME = timedelta(hours=12)
+ACCOUNT_CACHE = "rcsgate.accounts"
 # Verified against when the e-mail is unknown, so a miss costs as long as a wrong password.
 _UNKNOWN_USER_HASH = hash_password("no such user, no such password")
 
@@ -101,13 +103,35 @@ async def add_user(
     return user
 
 
+AccountSummary = Row[str, str, str, Decimal, int, datetime]
+AccountCache = LocalCache[str, AccountSummary]
+
+
+def account_cache(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, ttl_seconds: float
+) -> AccountCache:
+    """The process's cache of what GET /v3/account shows (RCSGATE_ACCOUNT_CACHE_SECONDS)."""
+    cache: AccountCache = LocalCache(clock, ttl_seconds)
+    cache.install(sessionmaker, ACCOUNT_CACHE)
+    return cache
+
+
 async def account_summary(
-    session: AsyncSession, account_id: str
-) -> Row[str, str, str, Decimal, int, datetime]:
-    """What GET /v3/account shows, read without loading the ORM object."""
-    row = await AccountRepository(session).summary(account_id)
+    sessionmaker: async_sessionmaker[AsyncSession], cache: AccountCache, account_id: str
+) -> AccountSummary:
+    """What GET /v3/account shows: from this process's cache, else read as a plain row.
+
+    The hot read opens no session at all while the entry lives; `forget_account` drops it
+    when a change goes through this process, another process's change shows within the TTL.
+    """
+    row = cache.get(account_id)
+    if row is not None:
+        return row
+    async with sessionmaker() as session:
+        row = await AccountRepository(session).summary(account_id)
     if row is None:
         raise NotFound(f"No account {account_id}")
+    cache.put(account_id, row)
     return row
 
 
@@ -116,6 +140,13 @@ def _check_password(password: str, pointer: str = "/password") -> None:
         raise ValidationFailed.field(
             pointer, f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
         )
+
+
+def forget_account(session: AsyncSession, account_id: str) -> None:
+    """Every change to what GET /v3/account shows (name, balance, rate limit) calls this."""
+    cache = LocalCache.of(session, ACCOUNT_CACHE)
+    if cache is not None:
+        cache.forget_at_commit(session, lambda row: row.id == account_id)
 
 
 def _looks_like_email(email: str) -> bool:

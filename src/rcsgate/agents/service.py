@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rcsgate.agents.cache import Sender, by_names, forget_senders, senders
 from rcsgate.agents.repository import AgentRepository
 from rcsgate.agents.schemas import AgentCreate, AgentUpdate
 from rcsgate.brands.service import get_brand
@@ -71,6 +72,7 @@ async def create_agent(
         raise AlreadyExists(
             f"Brand {brand.brand_name!r} has an agent named {agent_name!r}"
         ) from exc
+    forget_senders(session, account_id)
     return AgentView(agent, brand, [])
 
 
@@ -114,6 +116,7 @@ async def update_agent(
         agent.display_key = agent.display_name.casefold()
     agent.modified_at = clock.now()
     await session.flush()
+    forget_senders(session, account_id)
     return await _view(session, brand, agent)
 
 
@@ -123,6 +126,7 @@ async def delete_agent(
     brand, agent = await _find(session, account_id, brand_name, name)
     agent.deleted_at = agent.modified_at = clock.now()
     await session.flush()
+    forget_senders(session, account_id)
     return await _view(session, brand, agent)
 
 
@@ -156,6 +160,7 @@ async def launch_agent(
     agent.status, agent.modified_at = "Submitted", now
     enqueue(session, clock, "launch_agent", {"agentId": agent.id, "operators": list(operators)})
     await session.flush()
+    forget_senders(session, account_id)
     await webhooks.agent_status(session, agent.id, now)
     return await _view(session, brand, agent)
 
@@ -182,6 +187,7 @@ async def record_launch_result(
         agent.status = "Rejected"
     agent.modified_at = now
     await session.flush()
+    forget_senders(session, agent.account_id)
     if (agent.status, status) != before:
         await webhooks.agent_status(session, agent.id, now)
 
@@ -192,8 +198,14 @@ class AgentNotLaunched(Conflict):
 
 async def sending_agent(
     session: AsyncSession, account_id: str, brand_name: str, name: str
-) -> tuple[Brand, Agent]:
-    """The brand and agent a send names; 409 unless the agent is launched somewhere."""
+) -> Sender:
+    """The brand and agent a send names; 409 unless the agent is launched somewhere.
+
+    From this process's sender cache when it holds them (see agents/cache.py)."""
+    cache, key = senders(session), by_names(account_id, brand_name, name)
+    cached = cache.get(key) if cache is not None else None
+    if cached is not None:
+        return cached
     found = await AgentRepository(session).with_brand(account_id, brand_name, name)
     # One query when both exist; the slower path only to say which one does not.
     brand, agent = found or await _find(session, account_id, brand_name, name)
@@ -201,4 +213,7 @@ async def sending_agent(
         raise AgentNotLaunched(
             f"Agent {agent.agent_name!r} is {agent.status}; launch it before sending"
         )
-    return brand, agent
+    sender = Sender.of(brand, agent)
+    if cache is not None:
+        cache.put(key, sender)
+    return sender

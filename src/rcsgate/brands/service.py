@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rcsgate.agents.cache import forget_senders
 from rcsgate.brands.repository import BrandRepository
 from rcsgate.brands.schemas import BrandCreate, BrandUpdate
 from rcsgate.errors import AlreadyExists, Conflict, NotFound
@@ -40,6 +41,7 @@ async def create_brand(
         await session.flush()
     except IntegrityError as exc:  # a concurrent create won the unique index
         raise AlreadyExists(f"A brand named {brand_name!r} exists") from exc
+    forget_senders(session, account_id)
     return brand
 
 
@@ -62,6 +64,7 @@ async def update_brand(
         setattr(brand, field, value)
     brand.display_key = brand.display_name.casefold()
     await session.flush()
+    forget_senders(session, account_id)
     return brand
 
 
@@ -72,4 +75,5 @@ async def delete_brand(session: AsyncSession, clock: Clock, account_id: str, nam
         raise BrandHasAgents(f"Delete the agents of {brand.brand_name!r} first")
     brand.deleted_at = clock.now()
     await session.flush()
+    forget_senders(session, account_id)
     return brand

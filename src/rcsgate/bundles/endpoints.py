@@ -7,7 +7,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from rcsgate.agents.service import AgentNotLaunched
 from rcsgate.bundles import service
 from rcsgate.bundles.schemas import BundleCreate, BundleRead
-from rcsgate.dependencies import Context, CurrentPrincipal, Session
+from rcsgate.dependencies import (
+    Context,
+    CurrentPrincipal,
+    Session,
+    answer_recorded_in_session,
+)
 from rcsgate.errors import NotFound, problem_schema
 from rcsgate.kit.pagination import PageParams, page_params, set_page_headers
 from rcsgate.messages.schemas import MessageRead, MessageStatus
@@ -38,17 +43,22 @@ PATH = "/bundles/{bundleId}"
 )
 async def create_bundle(
     body: BundleCreate,
+    request: Request,
     response: Response,
     session: Session,
     context: Context,
     principal: CurrentPrincipal,
 ) -> BundleRead:
+    # Under an Idempotency-Key (or uniqueId) the answer commits with the rows in the
+    # request's session; otherwise a small bundle joins the process's group commit.
+    committer = None if answer_recorded_in_session(request) else context.bundles
     bundle = await service.create_bundle(
         session,
         context.clock,
         pricing(context, principal),
         principal.account_id,
         body,
+        committer,
         platform_sender=context.settings.sms_sender,
     )
     response.headers["Location"] = f"/v3/bundles/{bundle.id}"

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rcsgate.agents.cache import Sender
+from rcsgate.bundles.committer import GROUPED_RECIPIENTS, BundleCommitter, NewBundle, write_bundles
 from rcsgate.bundles.repository import BundleRepository
 from rcsgate.bundles.schemas import BundleCreate, BundleRead
 from rcsgate.content import MessageContent, card_view, check_placeholders, suggestion_view
-from rcsgate.dispatch.jobs import enqueue
+from rcsgate.dispatch.jobs import job_row
 from rcsgate.errors import AlreadyExists, FieldError, NotFound, ValidationFailed
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.ids import new_id
@@ -38,55 +41,90 @@ async def create_bundle(
     pricing: messages.Pricing,
     account_id: str,
     data: BundleCreate,
+    committer: BundleCommitter | None = None,
     *,
     platform_sender: str,
 ) -> BundleRead:
+    """The bundle, its messages and its send job. With a `committer`, a small bundle's rows
+    join the process's group commit and this returns once they are committed; otherwise they
+    are written in `session`, whose owner commits (see bundles/committer.py)."""
     recipients = _recipients(data)
     now = clock.now()
     send_at = _send_at(data.send_at, now)
     sender = await messages.resolve_sender(session, account_id, data.brand, data.agent)
     check_placeholders(data, recipients)
     await messages.check_sms_sender(session, account_id, data, sender, platform_sender)
-    repository = BundleRepository(session)
-    if data.unique_id and await repository.by_unique_id(account_id, data.unique_id):
-        raise AlreadyExists(f"A bundle with uniqueId {data.unique_id!r} exists")
+    if data.unique_id and await BundleRepository(session).by_unique_id(account_id, data.unique_id):
+        raise _unique_id_taken(data.unique_id)
     stored = messages.stored_content(data, sender)
-    bundle = Bundle(
-        id=new_id(),
-        account_id=account_id,
-        brand_id=sender.brand.id,
-        agent_id=sender.agent.id,
-        type=str(stored["type"]),
-        content=stored,
-        reference=data.reference,
-        tags=list(data.tags),
-        unique_id=data.unique_id,
-        delivery_report_url=data.delivery_report_url,
-        recipient_count=len(recipients),
-        price=pricing.price * len(recipients),
-        currency=pricing.currency,
-        created_at=now,
-        send_at=send_at,
-        cancelled_at=None,
-    )
-    repository.add(bundle, _distinct(data.tags))
-    await session.flush()
+    bundle = _bundle_row(account_id, sender, stored, data, pricing, len(recipients), now, send_at)
     outbound = messages.Outbound(
         account_id=account_id,
         sender=sender,
-        message_type=bundle.type,
+        message_type=bundle["type"],
         pricing=pricing,
         reference=data.reference,
         delivery_report_url=data.delivery_report_url,
         send_at=send_at,
         now=now,
     )
-    rows = _rows(outbound, bundle.id, recipients, messages.expiry(stored, send_at or now))
-    await MessageRepository(session).insert_rows(rows)
-    enqueue(session, clock, "send_bundle", {"bundleId": bundle.id}, run_at=send_at)
-    await session.flush()
+    rows = _rows(outbound, bundle["id"], recipients, messages.expiry(stored, send_at or now))
+    grouped = committer is not None and len(recipients) <= GROUPED_RECIPIENTS
+    new = NewBundle(
+        bundle=bundle,
+        tags=[
+            {"bundle_id": bundle["id"], "tag": tag, "account_id": account_id}
+            for tag in _distinct(data.tags)
+        ],
+        messages=list(rows) if grouped else rows,
+        job=job_row(clock, "send_bundle", {"bundleId": bundle["id"]}, run_at=send_at),
+    )
+    try:
+        if committer is not None and grouped:
+            await session.rollback()  # hand back the connection a read may hold while waiting
+            await committer.commit(new)
+        else:
+            await write_bundles(session, [new])
+    except IntegrityError as exc:
+        if data.unique_id is None:
+            raise
+        raise _unique_id_taken(data.unique_id) from exc
     counts = {"Scheduled" if send_at else "Queued": len(recipients)}
-    return bundle_read(bundle, messages_names(sender), counts)
+    return bundle_read(Bundle(**bundle), messages_names(sender), counts)
+
+
+def _unique_id_taken(unique_id: str) -> AlreadyExists:
+    return AlreadyExists(f"A bundle with uniqueId {unique_id!r} exists")
+
+
+def _bundle_row(
+    account_id: str,
+    sender: Sender,
+    stored: dict[str, Any],
+    data: BundleCreate,
+    pricing: messages.Pricing,
+    recipient_count: int,
+    now: datetime,
+    send_at: datetime | None,
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "account_id": account_id,
+        "brand_id": sender.brand_id,
+        "agent_id": sender.agent_id,
+        "type": str(stored["type"]),
+        "content": stored,
+        "reference": data.reference,
+        "tags": list(data.tags),
+        "unique_id": data.unique_id,
+        "delivery_report_url": data.delivery_report_url,
+        "recipient_count": recipient_count,
+        "price": pricing.price * recipient_count,
+        "currency": pricing.currency,
+        "created_at": now,
+        "send_at": send_at,
+        "cancelled_at": None,
+    }
 
 
 def _recipients(data: BundleCreate) -> dict[str, Variables]:
@@ -135,8 +173,8 @@ class Names:
     agent: str
 
 
-def messages_names(sender: messages.Sender) -> Names:
-    return Names(sender.brand.brand_name, sender.agent.agent_name)
+def messages_names(sender: Sender) -> Names:
+    return Names(sender.brand_name, sender.agent_name)
 
 
 def bundle_read(bundle: Bundle, names: Names, counts: dict[str, int]) -> BundleRead:

@@ -12,7 +12,12 @@ from rcsgate.conversations.schemas import (
     ConversationRead,
     FollowUpCreate,
 )
-from rcsgate.dependencies import Context, CurrentPrincipal, Session
+from rcsgate.dependencies import (
+    Context,
+    CurrentPrincipal,
+    Session,
+    answer_recorded_in_session,
+)
 from rcsgate.errors import AlreadyExists, NotFound, problem_schema
 from rcsgate.kit.pagination import PageParams, page_params, set_page_headers
 from rcsgate.kit.schemas import PhoneNumber
@@ -59,17 +64,22 @@ async def conversation_filters(
 )
 async def start_conversation(
     body: ConversationCreate,
+    request: Request,
     response: Response,
     session: Session,
     context: Context,
     principal: CurrentPrincipal,
 ) -> MessageRead:
+    # Under an Idempotency-Key the answer commits with the rows in the request's session;
+    # otherwise the rows join the process's group commit.
+    committer = None if answer_recorded_in_session(request) else context.conversation_starts
     message = await service.start_conversation(
         session,
         context.clock,
         pricing(context, principal),
         principal.account_id,
         body,
+        committer,
         platform_sender=context.settings.sms_sender,
     )
     response.headers["Location"] = f"/v3/conversations/{message.conversation_id}"

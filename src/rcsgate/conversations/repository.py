@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcsgate.models import Conversation, Message
@@ -48,6 +48,20 @@ class ConversationRepository:
             .values(status="Closed", closed_at=at)
             .returning(Conversation.id)
             # Nothing in this session holds those rows: skip the ORM's in-memory sync.
+            .execution_options(synchronize_session=False)
+        )
+        return list(result.scalars())
+
+    async def close_open_pairs(self, pairs: list[tuple[str, str]], at: datetime) -> list[str]:
+        """`close_open` for many (agent id, recipient) pairs in one statement."""
+        result = await self.session.execute(
+            update(Conversation)
+            .where(
+                tuple_(Conversation.agent_id, Conversation.recipient).in_(pairs),
+                Conversation.status == "Open",
+            )
+            .values(status="Closed", closed_at=at)
+            .returning(Conversation.id)
             .execution_options(synchronize_session=False)
         )
         return list(result.scalars())

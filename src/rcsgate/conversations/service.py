@@ -7,11 +7,16 @@ exactly one place to go; starting a new one closes the previous.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rcsgate.agents.cache import Sender
 from rcsgate.content import check_placeholders
+from rcsgate.conversations.committer import NewConversation, StartCommitter, write_starts
 from rcsgate.conversations.repository import ConversationRepository
 from rcsgate.conversations.schemas import (
     ConversationCreate,
@@ -19,7 +24,7 @@ from rcsgate.conversations.schemas import (
     ConversationRead,
     FollowUpCreate,
 )
-from rcsgate.dispatch.jobs import enqueue
+from rcsgate.dispatch.jobs import enqueue, job_row
 from rcsgate.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.ids import new_id
@@ -49,40 +54,94 @@ async def start_conversation(
     pricing: messages.Pricing,
     account_id: str,
     data: ConversationCreate,
+    committer: StartCommitter | None = None,
     *,
     platform_sender: str,
 ) -> MessageRead:
-    """The conversation and its first message, queued with its send job."""
+    """The conversation and its first message, queued with its send job; closes the agent's
+    open conversation with the same recipient.
+
+    With a `committer`, the rows are written by the process's group commit, and this returns
+    once they are committed (the request's session only read). Without one, they are written
+    in `session`, whose owner commits (an idempotent request: committed with its answer)."""
+    start, read = await _prepare_start(session, clock, pricing, account_id, data, platform_sender)
+    try:
+        if committer is None:
+            await write_starts(session, [start], clock=clock)
+        else:
+            await session.rollback()  # hand back the connection a read may hold while waiting
+            await committer.commit(start)
+    except IntegrityError as exc:
+        if data.unique_id is None:
+            raise
+        raise _unique_id_taken(data.unique_id) from exc
+    return read
+
+
+def _unique_id_taken(unique_id: str) -> AlreadyExists:
+    return AlreadyExists(f"A conversation with uniqueId {unique_id!r} exists")
+
+
+async def _prepare_start(
+    session: AsyncSession,
+    clock: Clock,
+    pricing: messages.Pricing,
+    account_id: str,
+    data: ConversationCreate,
+    platform_sender: str,
+) -> tuple[NewConversation, MessageRead]:
+    """Every check and read of a start, and its rows; writes nothing."""
     sender = await messages.resolve_sender(session, account_id, data.brand, data.agent)
     number, variables = data.recipient_number()
     check_placeholders(data, {number: variables})
     await messages.check_sms_sender(session, account_id, data, sender, platform_sender)
     repository = ConversationRepository(session)
     if data.unique_id and await repository.by_unique_id(account_id, data.unique_id):
-        raise AlreadyExists(f"A conversation with uniqueId {data.unique_id!r} exists")
+        raise _unique_id_taken(data.unique_id)
     now = clock.now()
-    closed = await repository.close_open(sender.agent.id, number, now)
-    await webhooks.conversations(session, closed, "conversation.closed")
-    conversation = Conversation(
-        id=new_id(),
+    conversation = _conversation_row(account_id, sender, number, data, now)
+    stored = messages.filled_content(messages.stored_content(data, sender), variables)
+    outbound = messages.Outbound(
         account_id=account_id,
-        brand_id=sender.brand.id,
-        agent_id=sender.agent.id,
-        recipient=number,
-        unique_id=data.unique_id,
+        sender=sender,
+        message_type=str(stored["type"]),
+        pricing=pricing,
         reference=data.reference,
         delivery_report_url=data.delivery_report_url,
-        status="Open",
-        started_by="Business",
-        message_count=0,
-        created_at=now,
-        last_activity_at=now,
-        closed_at=None,
+        send_at=None,
+        now=now,
     )
-    repository.add(conversation)
-    read = await _send(session, clock, pricing, conversation, sender, data, variables)
-    await webhooks.conversations(session, [conversation.id], "conversation.started")
-    return read
+    message = outbound.row(
+        number,
+        content=stored,
+        variables=variables or None,
+        expires_at=messages.expiry(stored, now),
+        conversation_id=conversation["id"],
+    )
+    job = job_row(clock, "send_message", {"messageId": message["id"]})
+    read = messages.new_read(Message(**message), sender)
+    return NewConversation(conversation, message, job), read
+
+
+def _conversation_row(
+    account_id: str, sender: Sender, number: str, data: ConversationCreate, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "account_id": account_id,
+        "brand_id": sender.brand_id,
+        "agent_id": sender.agent_id,
+        "recipient": number,
+        "unique_id": data.unique_id,
+        "reference": data.reference,
+        "delivery_report_url": data.delivery_report_url,
+        "status": "Open",
+        "started_by": "Business",
+        "message_count": 1,
+        "created_at": now,
+        "last_activity_at": now,
+        "closed_at": None,
+    }
 
 
 async def follow_up(
@@ -109,7 +168,7 @@ async def _send(
     clock: Clock,
     pricing: messages.Pricing,
     conversation: Conversation,
-    sender: messages.Sender,
+    sender: Sender,
     data: FollowUpCreate,
     variables: dict[str, object],
 ) -> MessageRead:

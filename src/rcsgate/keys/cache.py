@@ -9,44 +9,24 @@ of bad tokens cannot fill memory.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from datetime import datetime, timedelta
-
 from rcsgate.keys.service import Principal
+from rcsgate.kit.cache import LocalCache
 from rcsgate.kit.clock import Clock
-
-MAX_ENTRIES = 10_000
 
 
 class KeyCache:
     def __init__(self, clock: Clock, ttl_seconds: float) -> None:
-        self._clock = clock
-        self._ttl = timedelta(seconds=ttl_seconds)
-        self._entries: OrderedDict[str, tuple[Principal, datetime]] = OrderedDict()
+        self._entries: LocalCache[str, Principal] = LocalCache(clock, ttl_seconds)
 
     @property
     def enabled(self) -> bool:
-        return self._ttl > timedelta(0)
+        return self._entries.enabled
 
     def get(self, token_hash: str) -> Principal | None:
-        entry = self._entries.get(token_hash)
-        if entry is None:
-            return None
-        principal, expires = entry
-        if self._clock.now() >= expires:
-            del self._entries[token_hash]
-            return None
-        return principal
+        return self._entries.get(token_hash)
 
     def put(self, token_hash: str, principal: Principal) -> None:
-        if not self.enabled:
-            return
-        self._entries[token_hash] = (principal, self._clock.now() + self._ttl)
-        self._entries.move_to_end(token_hash)
-        while len(self._entries) > MAX_ENTRIES:
-            self._entries.popitem(last=False)
+        self._entries.put(token_hash, principal)
 
     def forget_key(self, key_id: str) -> None:
-        for token_hash, (principal, _expires) in list(self._entries.items()):
-            if principal.key_id == key_id:
-                del self._entries[token_hash]
+        self._entries.forget_where(lambda principal: principal.key_id == key_id)

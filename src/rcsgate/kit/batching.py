@@ -6,7 +6,8 @@ statement carries many items instead of one each. If a batch fails, its items ar
 by one, so one bad item fails only its caller.
 
 `GroupCommit` is the writing kind: each caller returns only once its own items are committed,
-so an acknowledgement still means "stored".
+so an acknowledgement still means "stored". `TransactionGroupCommit` is a GroupCommit whose
+batch is written in one transaction of a new session (the accept path's committers).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -67,3 +70,17 @@ class GroupCommit(Batcher[T, None]):
             return [None] * len(items)
 
         super().__init__(run, max_items)
+
+
+class TransactionGroupCommit(GroupCommit[T]):
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        write: Callable[[AsyncSession, list[T]], Awaitable[None]],
+        max_items: int = 500,
+    ) -> None:
+        async def in_transaction(items: list[T]) -> None:
+            async with sessionmaker.begin() as session:
+                await write(session, items)
+
+        super().__init__(in_transaction, max_items)

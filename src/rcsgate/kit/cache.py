@@ -1,19 +1,28 @@
-"""A small shared cache of JSON values with a lifetime: in process, or in Redis when one is
-configured so every server and worker process sees the same entries.
+"""Caches with a lifetime.
 
-While Redis does not answer (`kit.outage`), entries are kept and read in-process instead:
-a lookup then misses what other processes cached, which costs a fresh operator query, never
-an error. Once Redis answers again it is used again; what was kept in-process meanwhile is
-left to expire.
+`TtlCache`: JSON values shared by every process through Redis when one is configured (else
+in process). While Redis does not answer (`kit.outage`), entries are kept and read in-process
+instead: a lookup then misses what other processes cached, which costs a fresh operator query,
+never an error. Once Redis answers again it is used again; what was kept in-process meanwhile
+is left to expire.
+
+`LocalCache`: Python values in this process only, for what the hot path reads on every request
+(keys, senders, accounts); a change made in this process forgets the entries it touches at
+once, a change made in another process is seen when the entry's lifetime ends, so the lifetime
+bounds how stale another process can be.
 """
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from redis.asyncio import Redis
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.kit.batching import Batcher
 from rcsgate.kit.clock import Clock
@@ -87,3 +96,73 @@ class TtlCache:
     async def aclose(self) -> None:
         if self._redis is not None:
             await self._redis.aclose()
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+MAX_ENTRIES = 10_000
+
+
+class LocalCache(Generic[K, V]):
+    """In-process entries that live `ttl_seconds` (0: nothing is kept), least recently
+    stored dropped first past `max_entries`, so a flood of distinct keys cannot fill memory.
+
+    `install` makes it reachable from every session of a sessionmaker (`of`), so the services
+    that change what it holds can forget entries without being handed the cache."""
+
+    def __init__(self, clock: Clock, ttl_seconds: float, max_entries: int = MAX_ENTRIES) -> None:
+        self._clock = clock
+        self._ttl = timedelta(seconds=ttl_seconds)
+        self._max = max_entries
+        self._entries: OrderedDict[K, tuple[V, datetime]] = OrderedDict()
+
+    @property
+    def enabled(self) -> bool:
+        return self._ttl > timedelta(0)
+
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        value, expires = entry
+        if self._clock.now() >= expires:
+            del self._entries[key]
+            return None
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        if not self.enabled:
+            return
+        self._entries[key] = (value, self._clock.now() + self._ttl)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def forget(self, key: K) -> None:
+        self._entries.pop(key, None)
+
+    def forget_where(self, matches: Callable[[V], bool]) -> None:
+        """Drops every entry whose value matches; for rare changes (a scan of the entries)."""
+        for key, (value, _expires) in list(self._entries.items()):
+            if matches(value):
+                del self._entries[key]
+
+    def forget_at_commit(self, session: AsyncSession, matches: Callable[[V], bool]) -> None:
+        """Forgets the matching entries now and again once `session` commits: a read made in
+        between by another request of this process saw the old rows, and is not kept."""
+        self.forget_where(matches)
+
+        def again(_session: object) -> None:
+            self.forget_where(matches)
+
+        event.listen(session.sync_session, "after_commit", again, once=True)
+
+    def install(self, sessionmaker: async_sessionmaker[AsyncSession], name: str) -> None:
+        info = {**sessionmaker.kw.get("info", {}), name: self}
+        sessionmaker.configure(info=info)
+
+    @staticmethod
+    def of(session: AsyncSession, name: str) -> LocalCache[Any, Any] | None:
+        """The cache installed under `name` on the session's sessionmaker, if any."""
+        cache = session.info.get(name)
+        return cache if isinstance(cache, LocalCache) else None

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rcsgate.agents.cache import Sender, by_ids, senders
 from rcsgate.agents.service import AgentNotLaunched, sending_agent
 from rcsgate.content import MessageContent, card_view, fill, suggestion_view
 from rcsgate.context import AppContext
@@ -35,7 +36,7 @@ from rcsgate.messages.schemas import (
     MessageRead,
     SuggestionRead,
 )
-from rcsgate.models import Agent, Brand, Message, MessageEvent
+from rcsgate.models import Message, MessageEvent
 from rcsgate.senders.service import require_verified
 
 CONTENT_FIELDS = frozenset(MessageContent.model_fields)
@@ -52,12 +53,6 @@ class MessageNotRevocable(Conflict):
 
 
 @dataclass(frozen=True, slots=True)
-class Sender:
-    brand: Brand
-    agent: Agent
-
-
-@dataclass(frozen=True, slots=True)
 class Pricing:
     price: Decimal
     currency: str
@@ -66,8 +61,7 @@ class Pricing:
 async def resolve_sender(
     session: AsyncSession, account_id: str, brand_name: str, agent_name: str
 ) -> Sender:
-    brand, agent = await sending_agent(session, account_id, brand_name, agent_name)
-    return Sender(brand, agent)
+    return await sending_agent(session, account_id, brand_name, agent_name)
 
 
 async def check_sms_sender(
@@ -85,8 +79,8 @@ async def check_sms_sender(
     named = content.fallback.sms.sender if content.fallback.sms else None
     if named is not None:
         pointer, value = "/fallback/sms/sender", named
-    elif sender.agent.sms_sender is not None:
-        pointer, value = "/agent", sender.agent.sms_sender
+    elif sender.sms_sender is not None:
+        pointer, value = "/agent", sender.sms_sender
     else:
         return
     await require_verified(session, account_id, value, platform_sender, pointer)
@@ -97,12 +91,12 @@ def stored_content(content: MessageContent, sender: Sender) -> dict[str, Any]:
     dumped = content.model_dump(
         mode="json", by_alias=True, exclude_none=True, include=set(CONTENT_FIELDS)
     )
-    dumped.setdefault("trafficType", TRAFFIC_BY_USE_CASE.get(sender.agent.use_case, "Transaction"))
-    if "fallback" in dumped and sender.agent.sms_sender is not None:
+    dumped.setdefault("trafficType", TRAFFIC_BY_USE_CASE.get(sender.use_case, "Transaction"))
+    if "fallback" in dumped and sender.sms_sender is not None:
         # The agent's sender is pinned as checked at accept: a later change of the agent
         # cannot put an unverified sender on a message already accepted.
         sms = dumped["fallback"].setdefault("sms", {})
-        sms.setdefault("sender", sender.agent.sms_sender)
+        sms.setdefault("sender", sender.sms_sender)
     return dumped
 
 
@@ -147,8 +141,8 @@ class Outbound:
         return {
             "id": new_id(),
             "account_id": self.account_id,
-            "brand_id": self.sender.brand.id,
-            "agent_id": self.sender.agent.id,
+            "brand_id": self.sender.brand_id,
+            "agent_id": self.sender.agent_id,
             "conversation_id": conversation_id,
             "bundle_id": bundle_id,
             "recipient": recipient,
@@ -193,8 +187,8 @@ def new_read(message: Message, sender: Sender) -> MessageRead:
     """A message just created, as the API shows it: no query needed."""
     return message_read(
         message,
-        sender.brand.brand_name,
-        sender.agent.agent_name,
+        sender.brand_name,
+        sender.agent_name,
         message.content or {},
         journey(message, []),
     )
@@ -400,10 +394,17 @@ async def revoke_message(
 
 async def sender_of(session: AsyncSession, brand_id: str, agent_id: str) -> Sender:
     """The sender of an existing conversation; its agent must still be launched."""
+    cache, key = senders(session), by_ids(brand_id, agent_id)
+    cached = cache.get(key) if cache is not None else None
+    if cached is not None:
+        return cached
     brand, agent = await MessageRepository(session).sender(brand_id, agent_id)
     if agent.status != "Launched" or agent.deleted_at is not None:
         raise AgentNotLaunched(f"Agent {agent.agent_name!r} is not launched")
-    return Sender(brand, agent)
+    sender = Sender.of(brand, agent)
+    if cache is not None:
+        cache.put(key, sender)
+    return sender
 
 
 async def names(
