@@ -43,6 +43,7 @@ async def create_grouped(context: AppContext, account_id: str, data: dict[str, A
             account_id,
             BundleCreate.model_validate(data),
             context.bundles,
+            platform_sender=context.settings.sms_sender,
         )
 
 

@@ -38,6 +38,7 @@ async def start_grouped(context: AppContext, account_id: str, data: dict[str, An
             account_id,
             ConversationCreate.model_validate(data),
             context.conversation_starts,
+            platform_sender=context.settings.sms_sender,
         )
 
 
