@@ -22,7 +22,7 @@ from rcsgate.capabilities.endpoints import router as capabilities_router
 from rcsgate.config import Settings
 from rcsgate.context import AppContext
 from rcsgate.conversations.endpoints import router as conversations_router
-from rcsgate.dispatch.callbacks import router as operator_callbacks
+from rcsgate.dispatch.callbacks import OperatorCallbacks
 from rcsgate.errors import Unauthorized
 from rcsgate.gate import ApiGate
 from rcsgate.idempotency import Idempotency
@@ -88,10 +88,12 @@ def create_app(
         docs_url="/v3/docs",
         redoc_url=None,
         lifespan=lifespan,
+        # No OpenTelemetry here (metrics are Prometheus'): without this FastAPI asks the
+        # environment for a tracer provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.context = app_context
     app.include_router(api_router())
-    app.include_router(operator_callbacks)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     if settings.metrics_token:
         app.add_route("/metrics", scrape_with(settings.metrics_token), include_in_schema=False)
@@ -101,6 +103,7 @@ def create_app(
     app.add_middleware(ApiGate, context=app_context)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(ProblemGuard)
+    app.add_middleware(OperatorCallbacks, context=app_context)  # outermost: see its module
 
     def openapi() -> dict[str, Any]:
         return build_openapi(app)
