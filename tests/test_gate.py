@@ -125,6 +125,30 @@ class TestHttps:
         response = await plain.get("/v3/account", headers={"X-Forwarded-Proto": "https"})
         assert_problem(response, 403, "https-required")
 
+    async def test_a_client_sent_proto_line_is_not_the_proxys(
+        self, client_for: ClientFactory, tenant: Tenant
+    ) -> None:
+        # The client sent "https" over plain HTTP; the proxy appended what it saw.
+        proxied = client_for(peer=TRUSTED_PROXY, scheme="http", token=tenant.token)
+        response = await proxied.get(
+            "/v3/account", headers=[("X-Forwarded-Proto", "https"), ("X-Forwarded-Proto", "http")]
+        )
+        assert_problem(response, 403, "https-required")
+
+    async def test_each_proxy_of_a_chain_vouches_for_its_own_hop(
+        self, client_for: ClientFactory, tenant: Tenant
+    ) -> None:
+        proxied = client_for(peer=TRUSTED_PROXY, scheme="http", token=tenant.token)
+        forwarded = {"X-Forwarded-For": "203.0.113.9, 10.9.0.6"}
+        edge_https = await proxied.get(
+            "/v3/account", headers={**forwarded, "X-Forwarded-Proto": "https, http"}
+        )
+        edge_http = await proxied.get(
+            "/v3/account", headers={**forwarded, "X-Forwarded-Proto": "http, https"}
+        )
+        assert edge_https.status_code == 200
+        assert_problem(edge_http, 403, "https-required")
+
 
 class TestIpAllowList:
     @pytest.fixture
@@ -193,6 +217,53 @@ class TestIpAllowList:
         api = client_for(peer=TRUSTED_PROXY, token=only_proxy.token)
         response = await api.get("/v3/account", headers={"X-Forwarded-For": "203.0.113.9"})
         assert_problem(response, 403, "ip-not-allowed")
+
+    async def test_a_second_forwarded_for_line_from_the_proxy_counts(
+        self, client_for: ClientFactory, restricted: Tenant
+    ) -> None:
+        # The client sent an allowed address; the proxy appended the real one as a new line.
+        api = client_for(peer=TRUSTED_PROXY, token=restricted.token)
+        response = await api.get(
+            "/v3/account",
+            headers=[("X-Forwarded-For", "198.51.100.7"), ("X-Forwarded-For", "203.0.113.9")],
+        )
+        assert_problem(response, 403, "ip-not-allowed")
+
+    async def test_spoofed_entries_in_every_line_are_passed_over(
+        self, client_for: ClientFactory, restricted: Tenant
+    ) -> None:
+        api = client_for(peer=TRUSTED_PROXY, token=restricted.token)
+        lines = [("X-Forwarded-For", "10.9.0.1, 198.51.100.7"), ("X-Forwarded-For", "198.51.100.8")]
+        spoofed = await api.get("/v3/account", headers=[*lines, ("X-Forwarded-For", "203.0.113.9")])
+        genuine = await api.get("/v3/account", headers=[*lines, ("X-Forwarded-For", "10.9.0.6")])
+        assert_problem(spoofed, 403, "ip-not-allowed")
+        assert genuine.status_code == 200  # 198.51.100.8, behind two trusted proxies
+
+    async def test_an_all_trusted_chain_names_its_first_hop(
+        self, client_for: ClientFactory, make_tenant: TenantFactory
+    ) -> None:
+        internal = await make_tenant(allowed_ips=["10.9.0.7/32"])
+        api = client_for(peer=TRUSTED_PROXY, token=internal.token)
+        inside = await api.get("/v3/account", headers={"X-Forwarded-For": "10.9.0.7, 10.9.0.6"})
+        other = await api.get("/v3/account", headers={"X-Forwarded-For": "10.9.0.8, 10.9.0.6"})
+        assert inside.status_code == 200
+        assert_problem(other, 403, "ip-not-allowed")
+
+    @pytest.mark.parametrize(
+        "entry", ["unknown", "198.51.100.7:443", "\u00e9\u00e9".encode("latin-1"), "x" * 3000]
+    )
+    async def test_a_malformed_entry_from_the_proxy_is_an_unknown_client(
+        self, client_for: ClientFactory, restricted: Tenant, tenant: Tenant, entry: str | bytes
+    ) -> None:
+        headers = [("X-Forwarded-For", "198.51.100.7"), ("X-Forwarded-For", entry)]
+        refused = await client_for(peer=TRUSTED_PROXY, token=restricted.token).get(
+            "/v3/account", headers=headers
+        )
+        unrestricted = await client_for(peer=TRUSTED_PROXY, token=tenant.token).get(
+            "/v3/account", headers=headers
+        )
+        assert_problem(refused, 403, "ip-not-allowed")
+        assert unrestricted.status_code == 200
 
 
 class TestIsolation:

@@ -7,7 +7,9 @@ import json
 from datetime import timedelta
 
 import httpx
+import pytest
 
+from rcsgate.config import Settings
 from rcsgate.context import AppContext
 from rcsgate.idempotency import request_hash
 from rcsgate.kit.clock import FakeClock
@@ -220,3 +222,42 @@ class TestUniqueId:
 
 def _hash_of(body: dict[str, object]) -> str:
     return request_hash({"method": "POST", "path": "/v3/conversations"}, json.dumps(body).encode())
+
+
+class TestDeepNesting:
+    @pytest.fixture
+    def settings(self, database_url: str) -> Settings:
+        return Settings(database_url=database_url, max_body_bytes=1024 * 1024)
+
+    @pytest.mark.parametrize("key", [None, "deep-1"])
+    @pytest.mark.parametrize("path", ["/v3/conversations", "/v3/bundles", "/v3/brands"])
+    async def test_a_body_nested_100000_deep_is_400(
+        self,
+        api: httpx.AsyncClient,
+        sender: Sender,
+        context: AppContext,
+        key: str | None,
+        path: str,
+    ) -> None:
+        headers = {"Content-Type": "application/json", **({"Idempotency-Key": key} if key else {})}
+        body = b"[" * 100_000 + b"]" * 100_000
+        response = await api.post(path, content=body, headers=headers)
+
+        problem = assert_problem(response, 400, "validation")
+        assert problem["errors"] == [{"field": "", "message": "is nested deeper than 32 levels"}]
+        assert await count_rows(context, IdempotencyKey) == 0
+
+    async def test_deep_content_under_a_unique_id_is_400(
+        self, api: httpx.AsyncClient, sender: Sender, context: AppContext
+    ) -> None:
+        deep = {**START, "uniqueId": "u-deep", "content": {"text": "Hej", "card": {}}}
+        text = json.dumps(deep).replace('"card": {}', '"card": ' + "[" * 2000 + "]" * 2000)
+        response = await api.post(
+            "/v3/conversations", content=text, headers={"Content-Type": "application/json"}
+        )
+        assert_problem(response, 400, "validation")
+        assert await count_rows(context, Message) == 0
+
+    def test_the_request_hash_of_any_body_is_found(self) -> None:
+        scope = {"method": "POST", "path": "/v3/conversations"}
+        assert request_hash(scope, b"[" * 100_000 + b"]" * 100_000)

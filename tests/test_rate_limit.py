@@ -7,15 +7,25 @@ import uuid
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
+from redis.asyncio import Redis
+from structlog.testing import capture_logs
 
 from rcsgate.app import create_app
 from rcsgate.brands.service import list_brands
 from rcsgate.config import Settings
 from rcsgate.context import AppContext
 from rcsgate.keys.service import create_key
+from rcsgate.kit.clock import FakeClock
+from rcsgate.kit.outage import RETRY_AFTER
 from rcsgate.kit.pagination import PageParams
 from rcsgate.kit.ratelimit import RateLimiter
+from rcsgate.models import Message
 from tests.conftest import ClientFactory, TenantFactory, make_context, redis_url
+from tests.fixtures.messaging import count_rows, launched_sender
+from tests.fixtures.redis_server import RedisServer, own_redis
+
+__all__ = ["own_redis"]
 
 LIMIT = 5
 
@@ -124,3 +134,107 @@ async def test_two_app_instances_sharing_redis_hold_one_limit(
 
     statuses = sorted(r.status_code for responses in results for r in responses)
     assert statuses == [200] * LIMIT + [429] * LIMIT
+
+
+class TestRedisOutage:
+    """Redis stopped and restarted under sends: never a 500, limits held in-process."""
+
+    LIMIT = 6
+    PROCESSES = 2  # while Redis is down this process allows 6 // 2 = 3 a second
+
+    @pytest.fixture
+    async def outage_api(
+        self,
+        settings: Settings,
+        context: AppContext,
+        clock: FakeClock,
+        own_redis: RedisServer,
+        make_tenant: TenantFactory,
+        client_for: ClientFactory,
+    ) -> httpx.AsyncClient:
+        limiter = RateLimiter(
+            own_redis.url, namespace="outage", clock=clock, processes=self.PROCESSES
+        )
+        own = settings.model_copy(update={"redis_url": own_redis.url})
+        app = create_app(context=make_context(own, context.engine, clock, limiter))
+        tenant = await make_tenant(rate_limit=self.LIMIT)
+        await launched_sender(context, tenant.account_id)
+        return client_for(token=tenant.token, target=app)
+
+    async def sends(self, api: httpx.AsyncClient, count: int) -> list[httpx.Response]:
+        body = {"brand": "min-butik-ab", "agent": "kundservice", "content": "Hej"}
+        return list(
+            await asyncio.gather(
+                *(
+                    api.post("/v3/conversations", json={**body, "recipient": f"4670012{n:04d}"})
+                    for n in range(count)
+                )
+            )
+        )
+
+    async def test_sends_are_answered_while_redis_stops_and_restarts(
+        self,
+        outage_api: httpx.AsyncClient,
+        own_redis: RedisServer,
+        clock: FakeClock,
+        context: AppContext,
+    ) -> None:
+        up = await self.sends(outage_api, self.LIMIT + 2)
+        assert statuses(up) == {201: self.LIMIT, 429: 2}
+        assert await window_keys(own_redis) == 1
+        assert degraded() == 0
+
+        own_redis.stop()
+        with capture_logs() as logs:
+            down = await self.sends(outage_api, 20)
+            clock.advance(RETRY_AFTER.total_seconds())  # Redis is asked again, still down
+            down_again = await self.sends(outage_api, 4)
+        share = self.LIMIT // self.PROCESSES
+        assert statuses(down) == {201: share, 429: 20 - share}
+        assert {r.headers["ratelimit-limit"] for r in down + down_again} == {str(share)}
+        assert set(statuses(down_again)) <= {201, 429}
+        assert [e["event"] for e in logs if e["event"].startswith("redis.")] == [
+            "redis.unavailable"
+        ]
+        assert degraded() == 1
+
+        own_redis.start()
+        waiting = await self.sends(outage_api, 1)  # within the back-off: still in-process
+        clock.advance(RETRY_AFTER.total_seconds())
+        back = await self.sends(outage_api, 1)
+        assert waiting[0].headers["ratelimit-limit"] == str(share)
+        assert back[0].status_code == 201
+        assert back[0].headers["ratelimit-limit"] == str(self.LIMIT)
+        assert await window_keys(own_redis) == 1  # the restarted, empty Redis counts again
+        assert degraded() == 0
+        accepted = [r for r in up + down + down_again + waiting + back if r.status_code == 201]
+        assert await count_rows(context, Message) == len(accepted)
+
+    async def test_log_in_throttles_count_in_process_while_redis_is_down(
+        self, own_redis: RedisServer, clock: FakeClock
+    ) -> None:
+        limiter = RateLimiter(own_redis.url, namespace="outage", clock=clock, processes=2)
+        assert await limiter.attempt("portal-login:ip:203.0.113.9", 6, 900)
+        own_redis.stop()
+        for _ in range(3):  # this process's share of 6 across 2 processes
+            assert await limiter.attempt("portal-login:ip:203.0.113.9", 6, 900)
+        assert not await limiter.attempt("portal-login:ip:203.0.113.9", 6, 900)
+
+
+def statuses(responses: list[httpx.Response]) -> dict[int, int]:
+    counted: dict[int, int] = {}
+    for response in responses:
+        counted[response.status_code] = counted.get(response.status_code, 0) + 1
+    return counted
+
+
+def degraded() -> float | None:
+    return REGISTRY.get_sample_value("rcsgate_redis_degraded", {"use": "rate_limit"})
+
+
+async def window_keys(server: RedisServer) -> int:
+    redis = Redis.from_url(server.url)
+    try:
+        return len([key async for key in redis.scan_iter("outage*")])
+    finally:
+        await redis.aclose()

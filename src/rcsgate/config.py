@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Server processes; `auto`: one per core (os.cpu_count())",
     )
+    process_count: int | None = Field(
+        default=None,
+        ge=1,
+        description="Server processes sharing one Redis (all machines); while Redis is down "
+        "each allows this share of every rate limit. Default: workers",
+    )
     db_pool_size: int = Field(
         default=32,
         ge=1,
@@ -104,6 +110,20 @@ class Settings(BaseSettings):
     smpp_password: str = ""
     smpp_window: int = Field(default=10, ge=1, le=1000)
     sms_sender: str = Field(default="rcsgate", description="SMS sender when the agent has none")
+    sms_resubmit_after: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds an SMS whose submit_sm got no answer (a crash, a timeout, a bind "
+        "lost in flight) waits before it is submitted again: SMPP has no idempotency key, so "
+        "the SMSC may have it",
+    )
+    sms_duplicate_window: float = Field(
+        default=600.0,
+        ge=0,
+        description="Seconds within which an MO SMS alike in sender, number, text and "
+        "concatenation reference to one already stored is the SMSC delivering it again "
+        "(SMPP gives an MO no id) and is dropped",
+    )
     operator_timeout: float = Field(default=10.0, gt=0, description="Seconds per operator call")
     operator_concurrency: int = Field(
         default=32,
@@ -118,6 +138,12 @@ class Settings(BaseSettings):
         default=60.0,
         gt=0,
         description="How long a claimed job is a worker's before another may take it",
+    )
+
+    password_hash_threads: int = Field(
+        default=2,
+        ge=1,
+        description="Threads that hash and verify portal passwords (argon2), off the event loop",
     )
 
     # Customer webhooks (API.md 2.8).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -12,6 +13,7 @@ from rcsgate.dispatch.routing import Capabilities, Operators
 from rcsgate.keys.cache import KeyCache
 from rcsgate.kit.cache import TtlCache
 from rcsgate.kit.clock import Clock, SystemClock
+from rcsgate.kit.crypto import SHARED_PASSWORDS, Passwords
 from rcsgate.kit.db import create_engine, create_sessionmaker
 from rcsgate.kit.ratelimit import RateLimiter
 from rcsgate.kit.settled import SettledPages
@@ -26,6 +28,7 @@ class AppContext:
     rate_limiter: RateLimiter
     key_cache: KeyCache
     settled_pages: SettledPages = field(default_factory=SettledPages)
+    passwords: Passwords = SHARED_PASSWORDS
     operators: Operators = field(default_factory=Operators)
     capabilities: Capabilities = field(init=False)
     receipts: Receipts = field(init=False)
@@ -35,7 +38,11 @@ class AppContext:
         settings = self.settings
         cache = TtlCache(self.clock, redis_url=settings.redis_url)
         self.capabilities = Capabilities(cache, self.clock, settings.capability_cache_seconds)
-        self.receipts = Receipts(self.sessionmaker, self.clock)
+        self.receipts = Receipts(
+            self.sessionmaker,
+            self.clock,
+            duplicate_window=timedelta(seconds=settings.sms_duplicate_window),
+        )
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
@@ -46,8 +53,13 @@ class AppContext:
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
             clock=clock,
-            rate_limiter=RateLimiter(settings.redis_url),
+            rate_limiter=RateLimiter(
+                settings.redis_url,
+                clock=clock,
+                processes=settings.process_count or settings.workers,
+            ),
             key_cache=KeyCache(clock, settings.key_cache_seconds),
+            passwords=Passwords(settings.password_hash_threads),
         )
 
     async def aclose(self) -> None:
@@ -55,3 +67,5 @@ class AppContext:
             self.closed = True
             await self.capabilities.cache.aclose()
             await self.engine.dispose()
+            if self.passwords is not SHARED_PASSWORDS:
+                self.passwords.close()

@@ -5,8 +5,10 @@ anything behind it runs:
 1. plain HTTP (not vouched for by a trusted proxy's `X-Forwarded-Proto: https`) → 403;
 2. missing, malformed, unknown or revoked key → 401;
 3. a key used from an address outside its allow-list → 403;
-4. over the account's rate limit → 429 (the request has no effect);
-5. a body over the size cap → 413, a body that is not JSON → 415.
+4. over the account's rate limit → 429 (the request has no effect; while Redis is down, over
+   this process's share of it, see `kit.ratelimit`);
+5. a body over the size cap → 413, a body that is not JSON → 415, JSON nested deeper than
+   MAX_JSON_DEPTH → 400 (parsers recurse per level: a deep body would be a RecursionError).
 Every response that passed step 4 carries the RateLimit-* headers.
 """
 
@@ -20,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rcsgate.context import AppContext
 from rcsgate.errors import (
+    FieldError,
     HttpsRequired,
     IpNotAllowed,
     PayloadTooLarge,
@@ -28,16 +31,20 @@ from rcsgate.errors import (
     ServiceUnavailable,
     Unauthorized,
     UnsupportedMediaType,
+    ValidationFailed,
     problem_response,
 )
 from rcsgate.keys.service import Principal, authenticate, record_use, use_is_due
-from rcsgate.kit.asgi import replay_body
+from rcsgate.kit.asgi import client_of, replay_body
 from rcsgate.kit.crypto import token_hash
-from rcsgate.kit.net import address_in, client_address
+from rcsgate.kit.nesting import nested_deeper_than
+from rcsgate.kit.net import address_in
 
 API_PREFIX = "/v3"
 PUBLIC_PATHS = frozenset({"/v3/openapi.json", "/v3/docs", "/v3/docs/oauth2-redirect"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# Rich content nests about eight levels; nothing in the API needs more than a few.
+MAX_JSON_DEPTH = 32
 
 
 class ApiGate:
@@ -51,7 +58,7 @@ class ApiGate:
             return
         headers = Headers(scope=scope)
         try:
-            self._require_https(scope, headers)
+            self._require_https(scope)
             if scope["path"] in PUBLIC_PATHS:
                 await self.app(scope, receive, send)
                 return
@@ -77,17 +84,10 @@ class ApiGate:
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, _with_headers(send, rate_headers))
 
-    def _require_https(self, scope: Scope, headers: Headers) -> None:
+    def _require_https(self, scope: Scope) -> None:
         if scope.get("scheme") == "https":
             return
-        settings = self.context.settings
-        peer = scope.get("client")
-        proxied = client_address(peer[0] if peer else None, None, ())
-        if (
-            proxied is not None
-            and address_in(proxied, settings.trusted_networks)
-            and headers.get("x-forwarded-proto", "").lower() == "https"
-        ):
+        if client_of(scope, self.context.settings.trusted_networks).forwarded_proto == "https":
             return
         raise HttpsRequired("Use https://; nothing was done")
 
@@ -100,12 +100,7 @@ class ApiGate:
         if principal is None:
             raise Unauthorized("Unknown or revoked API key")
         if principal.allowed_networks:
-            peer = scope.get("client")
-            address = client_address(
-                peer[0] if peer else None,
-                headers.get("x-forwarded-for"),
-                self.context.settings.trusted_networks,
-            )
+            address = client_of(scope, self.context.settings.trusted_networks).address
             if address is None or not address_in(address, principal.allowed_networks):
                 raise IpNotAllowed(f"Address {address} is not in this key's allow-list")
         if looked_up and use_is_due(principal, self.context.clock.now()):
@@ -139,6 +134,11 @@ class ApiGate:
         body = await _read_body(receive, cap, too_large)
         if body and not _is_json(headers.get("content-type", "")):
             raise UnsupportedMediaType("Send the body as application/json", headers=rate_headers)
+        if nested_deeper_than(body, MAX_JSON_DEPTH):
+            message = f"is nested deeper than {MAX_JSON_DEPTH} levels"
+            raise ValidationFailed(
+                f"body: {message}", errors=[FieldError("", message)], headers=rate_headers
+            )
         return replay_body(body, receive)
 
 

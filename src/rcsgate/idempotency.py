@@ -216,7 +216,7 @@ def _key(scope: Scope, headers: Headers, body: bytes) -> str | None:
 def _json(body: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return parsed if isinstance(parsed, dict) else {}
 
@@ -225,7 +225,7 @@ def request_hash(scope: Scope, body: bytes) -> str:
     """Bodies that are the same JSON are the same request, whatever their spacing or order."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):
         canonical = body
     digest = hashlib.sha256(f"{scope['method']} {scope['path']}\n".encode())
     digest.update(canonical)

@@ -13,9 +13,11 @@ from typer.testing import CliRunner
 
 from rcsgate.accounts.service import log_in
 from rcsgate.cli.main import app as cli
+from rcsgate.connectors.base import InboundEvent, InboundKind
 from rcsgate.context import AppContext
 from rcsgate.models import Account
 from tests.conftest import ClientFactory
+from tests.fixtures.messaging import launched_sender
 from tests.test_gate import assert_problem
 
 runner = CliRunner()
@@ -202,3 +204,96 @@ class TestPortalPassword:
 
         assert result.exit_code == 1
         assert "/password" in result.stderr
+
+
+async def test_senders_added_by_the_operator_gate_the_accounts_sms(
+    db: str, client_for: ClientFactory, context: AppContext
+) -> None:
+    account = await rcsgate(db, "accounts", "create", "--name", "Acme", "--email", "o@acme.se")
+    key = await rcsgate(db, "keys", "create", "--account", account["id"], "--name", "ci")
+    sender = await launched_sender(context, account["id"])
+    api = client_for(token=key["token"])
+    body = {
+        "brand": sender.brand,
+        "agent": sender.agent,
+        "recipient": "46700123456",
+        "content": "Hej",
+        "fallback": {"sms": {"sender": "Acme"}},
+    }
+    refused = await api.post("/v3/conversations", json=body)
+
+    pending = await rcsgate(
+        db, "senders", "add", "--account", account["id"], "--sender", "Acme", "--pending"
+    )
+    still_refused = await api.post("/v3/conversations", json=body)
+    verified = await rcsgate(
+        db,
+        "senders",
+        "verify",
+        "--account",
+        account["id"],
+        "--sender",
+        "Acme",
+        "--verified-by",
+        "ops@rcsgate",
+    )
+    accepted = await api.post("/v3/conversations", json=body)
+    listed = await rcsgate(db, "senders", "list", "--account", account["id"])
+    await rcsgate(db, "senders", "remove", "--account", account["id"], "--sender", "Acme")
+    refused_again = await api.post("/v3/conversations", json=body)
+
+    assert_problem(refused, 403, "sms-sender-not-verified")
+    assert pending["verified"] is None
+    assert_problem(still_refused, 403, "sms-sender-not-verified")
+    assert (verified["sender"], verified["verifiedBy"]) == ("Acme", "ops@rcsgate")
+    assert accepted.status_code == 201, accepted.text
+    assert [(s["sender"], s["verified"]) for s in listed] == [("Acme", verified["verified"])]
+    assert_problem(refused_again, 403, "sms-sender-not-verified")
+
+
+async def test_senders_add_for_an_unknown_account_fails_cleanly(db: str) -> None:
+    result = await invoke(
+        "senders", "add", "--account", "nope", "--sender", "Acme", "--database-url", db
+    )
+    assert result.exit_code == 1
+    assert "No account nope" in result.output
+
+
+async def test_a_sender_outside_the_sms_rules_is_refused_by_name(db: str) -> None:
+    account = await rcsgate(db, "accounts", "create", "--name", "Acme", "--email", "o@acme.se")
+    result = await invoke(
+        "senders",
+        "add",
+        "--account",
+        account["id"],
+        "--sender",
+        "Far Too Long Name",
+        "--database-url",
+        db,
+    )
+    assert result.exit_code == 1
+    assert "/sender: must be 1-11 letters and digits" in result.output
+
+
+async def test_inbound_unroutable_lists_replies_no_account_could_have(
+    db: str, context: AppContext
+) -> None:
+    reply = InboundEvent(
+        "smpp",
+        InboundKind.TEXT,
+        "46700000002",
+        context.clock.now(),
+        text="Vem är det?",
+        extra={"to": "72345"},
+    )
+    await context.receipts.handle([reply])
+
+    [kept] = await rcsgate(db, "inbound", "unroutable")
+
+    assert {k: kept[k] for k in ("from", "to", "text", "reason", "accounts")} == {
+        "from": "46700000002",
+        "to": "72345",
+        "text": "Vem är det?",
+        "reason": "no_route",
+        "accounts": 0,
+    }

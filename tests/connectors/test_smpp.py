@@ -187,6 +187,7 @@ class TestSubmitErrors:
         assert raised.value.error_class is ErrorClass.REJECTED
         assert raised.value.status == 0x45
         assert "ESME_RSUBMITFAIL (0x45)" in raised.value.reason
+        assert raised.value.unsent  # answered: the SMSC did not take it
 
     async def test_throttling_is_throttled_and_the_next_send_goes(
         self, connect: Connect, smsc: Smsc
@@ -199,6 +200,7 @@ class TestSubmitErrors:
         await connector.send_sms("Acme", SMS_ONLY, "Hi", "m1")
 
         assert raised.value.error_class is ErrorClass.THROTTLED
+        assert raised.value.unsent
         assert len(smsc.submitted) == 1
 
     async def test_no_response_is_a_timeout_after_response_timeout(
@@ -215,6 +217,7 @@ class TestSubmitErrors:
         smsc.hold_responses(False)
 
         assert raised.value.error_class is ErrorClass.TIMEOUT
+        assert not raised.value.unsent  # the SMSC may have it
         assert 0.3 <= elapsed < 0.6
 
 
@@ -235,6 +238,7 @@ class TestBind:
         after = await connector.send_sms("Acme", SMS_ONLY, "after", "m3")
 
         assert raised.value.error_class is ErrorClass.TRANSIENT
+        assert not raised.value.unsent  # in flight: and indeed the SMSC took it
         assert smsc.binds == 2
         assert [sms.text for sms in smsc.submitted] == ["before", "during", "after"]
         # The SMSC took "during" although its answer was lost with the connection: its
@@ -270,6 +274,7 @@ class TestBind:
 
         assert raised.value.error_class is ErrorClass.TRANSIENT
         assert "ESME_RINVPASWD" in raised.value.reason
+        assert raised.value.unsent  # never bound, so never written
         assert smsc.refused_binds >= 3
         assert smsc.binds == 0
 
@@ -464,6 +469,26 @@ class TestMo:
 
         assert list(statuses) == [0, 0]
         assert [event.text for event in events] == ["Hello world"]
+
+    async def test_a_redelivered_mo_has_the_fingerprint_of_the_first(self) -> None:
+        events: list[InboundEvent] = []
+
+        async def sink(event: InboundEvent) -> None:
+            events.append(event)
+
+        inbound = Inbound("op", sink, FakeClock(), reassembly_timeout=0.05)
+        part = {"source_addr": SMS_ONLY, "destination_addr": "72345", "esm_class": 0x40}
+        for fields in (
+            part | {"short_message": bytes([5, 0, 3, 9, 1, 1]) + b"Ja"},
+            part | {"short_message": bytes([5, 0, 3, 9, 1, 1]) + b"Ja"},  # the same again
+            part | {"short_message": bytes([5, 0, 3, 10, 1, 1]) + b"Ja"},  # sent anew
+            {"source_addr": SMS_ONLY, "destination_addr": "72345", "short_message": b"Nej"},
+        ):
+            await inbound.handle(decode(encode("deliver_sm", 1, fields)))
+
+        first, again, anew, other = (event.extra["fingerprint"] for event in events)
+        assert first == again
+        assert len({first, anew, other}) == 3
 
 
 def _receipt_fields(text: str) -> dict[str, object]:

@@ -352,7 +352,8 @@ class TestBothWays:
     async def test_an_sms_reply_joins_the_recipients_conversation(
         self, platform: Platform, sender: Sender
     ) -> None:
-        sent = await send(platform, sender, "46700000002", fallback=FALLBACK)
+        fallback = {"sms": {**FALLBACK["sms"], "sender": "72345"}}
+        sent = await send(platform, sender, "46700000002", fallback=fallback)
         await platform.run_jobs()
         await platform.wait_for(sent["id"], "Delivered")
         await platform.simulator.smsc.send_mo("46700000002", "STOPP", "72345")

@@ -4,10 +4,16 @@ import asyncio
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
+from structlog.testing import capture_logs
 
 from rcsgate.kit.cache import TtlCache
 from rcsgate.kit.clock import FakeClock
+from rcsgate.kit.outage import RETRY_AFTER
 from tests.conftest import redis_url
+from tests.fixtures.redis_server import RedisServer, own_redis
+
+__all__ = ["own_redis"]
 
 
 async def test_an_entry_lives_as_long_as_asked(clock: FakeClock) -> None:
@@ -60,3 +66,33 @@ async def test_lookups_made_together_share_one_round_trip(clock: FakeClock) -> N
         assert commands == ["MGET"]
     finally:
         await cache.aclose()
+
+
+async def test_entries_stay_in_process_while_redis_is_down(
+    clock: FakeClock, own_redis: RedisServer
+) -> None:
+    cache = TtlCache(clock, redis_url=own_redis.url, namespace="outage")
+    other = TtlCache(clock, redis_url=own_redis.url, namespace="outage")
+    try:
+        await cache.set("cap:shared", {"rcs": True}, 3600)
+        assert await other.get("cap:shared") == {"rcs": True}
+
+        own_redis.stop()
+        with capture_logs() as logs:
+            lookups = await asyncio.gather(*(cache.get(f"cap:{n}") for n in range(50)))
+            await cache.set("cap:during", {"rcs": False}, 3600)
+            during = await cache.get("cap:during")
+        assert lookups == [None] * 50
+        assert during == {"rcs": False}
+        assert [e["event"] for e in logs] == ["redis.unavailable"]
+        assert REGISTRY.get_sample_value("rcsgate_redis_degraded", {"use": "cache"}) == 1
+
+        own_redis.start()
+        assert await cache.get("cap:shared") is None  # within the back-off: not asked yet
+        clock.advance(RETRY_AFTER.total_seconds())
+        await cache.set("cap:after", {"rcs": True}, 3600)
+        assert await other.get("cap:after") == {"rcs": True}
+        assert REGISTRY.get_sample_value("rcsgate_redis_degraded", {"use": "cache"}) == 0
+    finally:
+        await cache.aclose()
+        await other.aclose()

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from typing import Literal
+
 import httpx
 import pytest
-from sqlalchemy import select
+from argon2 import PasswordHasher
+from sqlalchemy import func, select
 
 from rcsgate.accounts.service import SESSION_LIFETIME
 from rcsgate.context import AppContext
 from rcsgate.kit.clock import FakeClock
-from rcsgate.models import PortalSession
+from rcsgate.kit.crypto import Passwords
+from rcsgate.models import PortalSession, User
 from rcsgate.portal.pages.auth import (
-    FAILURES_PER_ADDRESS,
-    FAILURES_PER_EMAIL,
+    ATTEMPTS_PER_ADDRESS,
+    ATTEMPTS_PER_EMAIL,
     SIGNUPS_PER_ADDRESS,
 )
 from tests.conftest import ClientFactory
@@ -221,7 +227,7 @@ class TestLogIn:
     ) -> None:
         email = await sign_up(browser_client)
         attacker = client_for(peer="198.51.100.1")
-        for _ in range(FAILURES_PER_EMAIL):
+        for _ in range(ATTEMPTS_PER_EMAIL):
             assert (await log_in(attacker, email, "guess")).status_code == 400
         # Even the right password waits, and from another address too.
         blocked = await log_in(client_for(peer="198.51.100.2"), email)
@@ -233,7 +239,7 @@ class TestLogIn:
     ) -> None:
         email = await sign_up(browser_client)
         attacker = client_for(peer="198.51.100.3")
-        for attempt in range(FAILURES_PER_ADDRESS):
+        for attempt in range(ATTEMPTS_PER_ADDRESS):
             response = await log_in(attacker, f"user{attempt}@example.com", "guess")
             assert response.status_code == 400
         assert (await log_in(attacker, email)).status_code == 429
@@ -281,3 +287,105 @@ class TestLanguage:
     ) -> None:
         switched = await browser_client.get("/portal/language/sv?back=https://evil.example/")
         assert switched.headers["location"] == "/portal/"
+
+
+class GatedHasher(PasswordHasher):
+    """argon2 whose verifications wait, in their threads, until the test opens the gate:
+    if a verification ran on the event loop, nothing else could run until it ended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Semaphore(0)
+        self.gate = threading.Event()
+        self.lock = threading.Lock()
+        self.active = self.peak = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        self.entered.release()
+        opened = self.gate.wait(10)
+        with self.lock:
+            self.active -= 1
+        assert opened, "the gate was never opened: the event loop was held"
+        return super().verify(hash, password)
+
+
+class TestPasswordWork:
+    async def test_log_ins_verify_off_the_event_loop_a_few_at_a_time(
+        self,
+        context: AppContext,
+        client_for: ClientFactory,
+        api: httpx.AsyncClient,
+    ) -> None:
+        hasher = GatedHasher()
+        context.passwords = Passwords(2, hasher=hasher)
+        attempts = [
+            asyncio.create_task(log_in(client_for(), f"nobody{n}@example.com", "wrong guess"))
+            for n in range(6)
+        ]
+        for _ in range(2):  # two verifications are running, in their threads
+            assert await asyncio.to_thread(hasher.entered.acquire, timeout=10)
+
+        account = await api.get("/v3/account")  # the event loop serves others meanwhile
+
+        assert account.status_code == 200
+        assert not any(a.done() for a in attempts)
+        hasher.gate.set()
+        assert [r.status_code for r in await asyncio.gather(*attempts)] == [400] * 6
+        assert hasher.peak == 2  # the pool's size bounds the work at once
+        context.passwords.close()
+
+
+class TestThrottleUnderBursts:
+    """Attempts at once, as an attacker sends them: each is counted before its work, so no
+    more than the limit get through (in memory, and in Redis on the PostgreSQL pass)."""
+
+    async def test_thirty_wrong_passwords_at_once_check_only_five(
+        self, browser_client: httpx.AsyncClient, client_for: ClientFactory
+    ) -> None:
+        email = await sign_up(browser_client)
+        burst = [
+            log_in(client_for(peer=f"198.51.100.{n}"), email, "a wrong guess") for n in range(30)
+        ]
+        codes = [r.status_code for r in await asyncio.gather(*burst)]
+        assert sorted(codes) == [400] * ATTEMPTS_PER_EMAIL + [429] * (30 - ATTEMPTS_PER_EMAIL)
+
+    async def test_thirty_log_ins_at_once_from_one_address_check_only_twenty(
+        self, client_for: ClientFactory
+    ) -> None:
+        attacker = "198.51.100.60"
+        burst = [
+            log_in(client_for(peer=attacker), f"user{n}@example.com", "guess") for n in range(30)
+        ]
+        codes = [r.status_code for r in await asyncio.gather(*burst)]
+        expected = [400] * ATTEMPTS_PER_ADDRESS + [429] * (30 - ATTEMPTS_PER_ADDRESS)
+        assert sorted(codes) == expected
+
+    async def test_fifteen_sign_ups_at_once_make_only_ten_accounts(
+        self, context: AppContext, client_for: ClientFactory
+    ) -> None:
+        burst = [
+            submit(
+                client_for(peer="198.51.100.70"),
+                "/portal/signup",
+                "/portal/signup",
+                {"name": "A", "email": f"burst{n}@example.com", "password": PASSWORD},
+            )
+            for n in range(15)
+        ]
+        codes = [r.status_code for r in await asyncio.gather(*burst)]
+        assert sorted(codes) == [303] * SIGNUPS_PER_ADDRESS + [429] * (15 - SIGNUPS_PER_ADDRESS)
+        async with context.sessionmaker() as session:
+            made = await session.scalar(
+                select(func.count()).select_from(User).where(User.email.like("burst%"))
+            )
+        assert made == SIGNUPS_PER_ADDRESS
+
+    async def test_a_successful_log_in_does_not_use_up_the_e_mail(
+        self, browser_client: httpx.AsyncClient, client_for: ClientFactory
+    ) -> None:
+        email = await sign_up(browser_client)
+        for _ in range(ATTEMPTS_PER_EMAIL + 1):
+            assert (await log_in(client_for(), email)).status_code == 303

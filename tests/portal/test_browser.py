@@ -239,6 +239,7 @@ async def test_bundle_progress_updates_without_a_reload(
 
 TOUR = [
     ("accounts", "/portal/accounts"),
+    ("password", "/portal/accounts/password"),
     ("permissions", "/portal/accounts/permissions"),
     ("keys", "/portal/accounts/permissions/keys"),
     ("brands", "/portal/brands"),

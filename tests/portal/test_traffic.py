@@ -99,6 +99,30 @@ class TestBundles:
         assert "hx-trigger" not in done.text
         assert '<dd data-status="Read">3</dd>' in done.text
 
+    async def test_polling_stops_when_every_message_is_delivered(
+        self, browser_client: httpx.AsyncClient, traffic: Traffic
+    ) -> None:
+        """SMS gets no read receipt: a bundle that ends Delivered is finished."""
+        progress = f"/portal/bundles/{traffic.bundle_id}/progress"
+        ids = await traffic.bundle_messages()
+        await traffic.set_status(ids[:2], "Delivered")
+        await traffic.set_status(ids[2:], "Failed")
+        done = await browser_client.get(progress, headers={"HX-Request": "true"})
+        assert done.status_code == 286, "htmx stops polling"
+        assert '<dd data-status="Delivered">2</dd>' in done.text
+        page = await browser_client.get(f"/portal/bundles/{traffic.bundle_id}")
+        assert "hx-trigger" not in page.text
+
+    async def test_polling_goes_on_while_a_message_may_still_be_delivered(
+        self, browser_client: httpx.AsyncClient, traffic: Traffic
+    ) -> None:
+        progress = f"/portal/bundles/{traffic.bundle_id}/progress"
+        ids = await traffic.bundle_messages()
+        await traffic.set_status(ids[:2], "Delivered")
+        await traffic.set_status(ids[2:], "Sent")
+        polled = await browser_client.get(progress, headers={"HX-Request": "true"})
+        assert polled.status_code == 200
+
     async def test_listed(self, browser_client: httpx.AsyncClient, traffic: Traffic) -> None:
         listing = await browser_client.get("/portal/bundles")
         assert f"/portal/bundles/{traffic.bundle_id}" in listing.text

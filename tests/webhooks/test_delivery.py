@@ -4,6 +4,8 @@ standardwebhooks library; time moves by the fake clock, never by sleeping."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import time
 from collections import defaultdict
 from datetime import timedelta
@@ -26,6 +28,7 @@ from tests.fixtures.webhooks import (
     Receiver,
     account_secret,
     deliveries,
+    guarded_client,
     make_sender,
     receiver,
     set_account_url,
@@ -328,26 +331,175 @@ class TestRefusedTargets:
             "http://[fe80::1]/hook",
             "http://0.0.0.0/hook",
             "http://224.0.0.1/hook",
+            "http://[ff02::1]/hook",
             "http://[::ffff:127.0.0.1]/hook",
         ],
     )
-    async def test_private_link_local_and_unspecified_literals_are_refused(self, url: str) -> None:
+    def test_private_link_local_and_unspecified_literals_are_refused(self, url: str) -> None:
         with pytest.raises(guard.Refused):
-            await guard.check(url, allow_private=False)
-        await guard.check(url, allow_private=True)
+            guard.check(url, allow_private=False)
+        guard.check(url, allow_private=True)
 
-    async def test_a_public_name_that_resolves_to_a_private_address_is_refused(self) -> None:
-        async def resolve(host: str, port: int) -> list[Any]:
-            return [(2, 1, 6, "", ("192.168.1.20", port))]
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://100.100.100.200/latest/meta-data",  # a cloud's metadata service
+            "http://100.64.0.1/hook",  # carrier-grade NAT
+            "http://[2002::1]/hook",  # 6to4
+            "http://[2002:a9fe:a9fe::]/hook",  # 6to4 of 169.254.169.254
+            "http://[64:ff9b::a9fe:a9fe]/hook",  # NAT64
+            "http://[::a9fe:a9fe]/hook",  # IPv4-compatible
+        ],
+    )
+    def test_carrier_grade_nat_and_ipv4_tunnels_are_refused(self, url: str) -> None:
+        with pytest.raises(guard.Refused, match="not a public address"):
+            guard.check(url, allow_private=False)
 
-        with pytest.raises(guard.Refused, match=r"192\.168\.1\.20"):
-            await guard.check("https://hooks.example.com/x", allow_private=False, resolve=resolve)
+    def test_a_public_literal_passes(self) -> None:
+        guard.check("https://93.184.216.34/x", allow_private=False)
+        guard.check("https://[2606:2800:220:1::1]/x", allow_private=False)
 
-    async def test_a_public_address_passes(self) -> None:
-        async def resolve(host: str, port: int) -> list[Any]:
-            return [(2, 1, 6, "", ("93.184.216.34", port))]
+    async def test_the_resolver_hands_over_only_the_addresses_it_checked(self) -> None:
+        dns = FakeDNS(["93.184.216.34"], ["127.0.0.1"])
+        resolver = guard.Resolver(lookup=dns)
 
-        await guard.check("https://hooks.example.com/x", allow_private=False, resolve=resolve)
+        [first] = await resolver.resolve("hooks.example.com", 443)
+        assert (first["hostname"], first["host"], first["port"]) == (
+            "hooks.example.com",
+            "93.184.216.34",
+            443,
+        )
+        with pytest.raises(guard.Refused, match=r"127\.0\.0\.1"):
+            await resolver.resolve("hooks.example.com", 443)
+
+    @pytest.mark.parametrize(
+        "answer",
+        [["192.168.1.20"], ["100.100.100.200"], ["93.184.216.34", "10.0.0.1"], ["2002::1"]],
+        ids=["private", "metadata", "mixed", "6to4"],
+    )
+    async def test_a_name_that_resolves_to_a_refused_address_is_never_contacted(
+        self,
+        context: AppContext,
+        api: httpx.AsyncClient,
+        sender: Sender,
+        tenant: Tenant,
+        receiver: Receiver,
+        answer: list[str],
+    ) -> None:
+        assert receiver.server is not None
+        url = f"http://hooks.example.com:{receiver.server.port}/rcs/events"
+        await set_account_url(context, tenant.account_id, url)
+        await new_messages(api, sender, 2)
+        dns = FakeDNS(answer)
+
+        async with guarded_client(dns) as client:
+            await make_sender(context, client, allow_private=False).run_until_idle()
+
+        found = await deliveries(context)
+        assert [d.status for d in found] == ["Failed", "Failed"]
+        assert all("refused hooks.example.com" in (d.last_error or "") for d in found)
+        assert dns.asked
+        assert receiver.seen_ids == []
+
+    async def test_a_name_that_does_not_resolve_is_tried_again_later(
+        self,
+        context: AppContext,
+        api: httpx.AsyncClient,
+        sender: Sender,
+        tenant: Tenant,
+    ) -> None:
+        await set_account_url(context, tenant.account_id, "https://nowhere.example/x")
+        await new_messages(api, sender, 1)
+
+        async def unknown(host: str, port: int) -> list[str]:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+        async with guarded_client(unknown) as client:
+            await make_sender(context, client, allow_private=False).run_until_idle()
+
+        [found] = await deliveries(context)
+        assert found.status == "Pending"
+        assert "cannot resolve nowhere.example" in (found.last_error or "")
+
+    async def test_dns_rebinding_cannot_reach_the_second_address(
+        self, context: AppContext, api: httpx.AsyncClient, sender: Sender, tenant: Tenant
+    ) -> None:
+        """The name answers a permitted address when it is checked and an internal one
+        after; the connection goes where the check looked. 127.0.0.2 stands in for a public
+        address (a test must not connect out), 127.0.0.1 for the internal network."""
+        public = await Receiver(host="127.0.0.2").start()
+        assert public.server is not None
+        internal = await Receiver(host="127.0.0.1", port=public.server.port).start()
+        try:
+            await subscribed(context, tenant, public)
+            url = f"http://hooks.example.com:{public.server.port}/rcs/events"
+            await set_account_url(context, tenant.account_id, url)
+            await new_messages(api, sender, 2)
+            dns = FakeDNS(["127.0.0.2"], ["127.0.0.1"])
+            stand_in = ipaddress.ip_address("127.0.0.2")
+
+            async with guarded_client(dns, permits=lambda a: a == stand_in) as client:
+                await make_sender(context, client, allow_private=False).run_until_idle()
+        finally:
+            await public.aclose()
+            await internal.aclose()
+
+        found = await deliveries(context)
+        assert {d.status for d in found} == {"Delivered"}
+        assert len(public.received) == len(found) == 2
+        assert internal.seen_ids == []
+
+
+class FakeDNS:
+    """Answers each lookup with the next of `answers` (the last one again and again)."""
+
+    def __init__(self, *answers: list[str]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        return self.answers[min(len(self.asked), len(self.answers)) - 1]
+
+
+class TestAnswers:
+    async def test_a_large_answer_is_not_read_and_the_status_counts(
+        self,
+        context: AppContext,
+        api: httpx.AsyncClient,
+        sender: Sender,
+        tenant: Tenant,
+        webhook_sender: WebhookSender,
+    ) -> None:
+        size = 64 * 2**20
+        large = await Receiver(mode="large", answer_size=size).start()
+        try:
+            await subscribed(context, tenant, large)
+            await new_messages(api, sender, 1)
+            await webhook_sender.run_until_idle()
+        finally:
+            await large.aclose()
+
+        assert [d.status for d in await deliveries(context)] == ["Delivered"]
+        assert large.answered < size // 8  # the sender hung up long before the end
+
+    async def test_a_2xx_whose_body_never_ends_is_a_success(
+        self,
+        context: AppContext,
+        api: httpx.AsyncClient,
+        sender: Sender,
+        tenant: Tenant,
+        receiver: Receiver,
+        webhook_client: httpx.AsyncClient,
+    ) -> None:
+        await subscribed(context, tenant, receiver)
+        receiver.mode = "trickle"
+        await new_messages(api, sender, 1)
+
+        await make_sender(context, webhook_client, timeout=0.2).run_once()
+
+        [delivery] = await deliveries(context)
+        assert (delivery.status, delivery.last_status_code) == ("Delivered", 200)
 
 
 class TestOrder:

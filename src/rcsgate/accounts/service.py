@@ -10,9 +10,9 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcsgate.accounts.repository import AccountRepository
-from rcsgate.errors import AlreadyExists, NotFound, ValidationFailed
+from rcsgate.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
 from rcsgate.kit.clock import Clock
-from rcsgate.kit.crypto import hash_password, random_token, token_hash, verify_password
+from rcsgate.kit.crypto import SHARED_PASSWORDS, Passwords, hash_password, random_token, token_hash
 from rcsgate.models import Account, PortalSession, User
 
 MIN_PASSWORD_LENGTH = 10
@@ -31,6 +31,7 @@ async def create_account(
     currency: str,
     rate_limit: int,
     password: str | None = None,
+    passwords: Passwords = SHARED_PASSWORDS,
 ) -> Account:
     """A new account; with a password, also its first portal user (log-in by e-mail)."""
     if rate_limit < 1:
@@ -47,7 +48,7 @@ async def create_account(
     repository.add(account)
     await session.flush()
     if password is not None:
-        await add_user(session, clock, account, email=email, password=password)
+        await add_user(session, clock, account, email=email, password=password, passwords=passwords)
     return account
 
 
@@ -60,6 +61,7 @@ async def sign_up(
     password: str,
     currency: str,
     rate_limit: int,
+    passwords: Passwords,
 ) -> User:
     """A new account and its first user (the portal's sign-up)."""
     name = name.strip()
@@ -68,17 +70,21 @@ async def sign_up(
     account = await create_account(
         session, clock, name=name, email=email, currency=currency, rate_limit=rate_limit
     )
-    return await add_user(session, clock, account, email=email, password=password)
+    return await add_user(
+        session, clock, account, email=email, password=password, passwords=passwords
+    )
 
 
 async def add_user(
-    session: AsyncSession, clock: Clock, account: Account, *, email: str, password: str
+    session: AsyncSession,
+    clock: Clock,
+    account: Account,
+    *,
+    email: str,
+    password: str,
+    passwords: Passwords,
 ) -> User:
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise ValidationFailed.field(
-            "/password",
-            f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
-        )
+    _check_password(password)
     if not _looks_like_email(email):
         raise ValidationFailed.field("/email", "must be an e-mail address")
     repository = AccountRepository(session)
@@ -87,7 +93,7 @@ async def add_user(
     user = User(
         account_id=account.id,
         email=email.lower(),
-        password_hash=hash_password(password),
+        password_hash=await passwords.hash(password),
         created_at=clock.now(),
     )
     repository.add(user)
@@ -103,6 +109,13 @@ async def account_summary(
     if row is None:
         raise NotFound(f"No account {account_id}")
     return row
+
+
+def _check_password(password: str, pointer: str = "/password") -> None:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise ValidationFailed.field(
+            pointer, f"must be {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
+        )
 
 
 def _looks_like_email(email: str) -> bool:
@@ -132,14 +145,14 @@ class LoggedIn:
 
 
 async def log_in(
-    session: AsyncSession, clock: Clock, *, email: str, password: str
+    session: AsyncSession, clock: Clock, passwords: Passwords, *, email: str, password: str
 ) -> tuple[str, LoggedIn] | None:
     """A new session's cookie token and the session, or None for a wrong e-mail or password."""
     user = await AccountRepository(session).user_by_email(email.strip())
     if user is None:
-        verify_password(_UNKNOWN_USER_HASH, password)
+        await passwords.verify(_UNKNOWN_USER_HASH, password)
         return None
-    if not verify_password(user.password_hash, password):
+    if not await passwords.verify(user.password_hash, password):
         return None
     return await start_session(session, clock, user)
 
@@ -176,3 +189,49 @@ async def logged_in(session: AsyncSession, clock: Clock, token: str) -> LoggedIn
 
 async def log_out(session: AsyncSession, token: str) -> None:
     await AccountRepository(session).delete_session(token_hash(token))
+
+
+async def change_password(
+    session: AsyncSession,
+    passwords: Passwords,
+    viewer: LoggedIn,
+    token: str,
+    *,
+    current: str,
+    new: str,
+    confirm: str,
+) -> None:
+    """The viewer's new password, once the current one is proven and the new one typed twice.
+    Every other session of the user ends: whoever else knew the old password is out."""
+    repository = AccountRepository(session)
+    user = await repository.user(viewer.user_id)
+    if user is None:
+        raise NotFound(f"No user {viewer.user_id}")
+    if not await passwords.verify(user.password_hash, current):
+        raise ValidationFailed.field("/currentPassword", "is not your current password")
+    _check_password(new, "/newPassword")
+    if new != confirm:
+        raise ValidationFailed.field("/confirmPassword", "does not match the new password")
+    await repository.set_password_hash(user.id, await passwords.hash(new))
+    await repository.delete_sessions_except(user.id, token_hash(token))
+
+
+class LastUser(Conflict):
+    """An account keeps at least one user (else nobody could log in to it)."""
+
+
+async def remove_user(session: AsyncSession, account_id: str, user_id: str) -> User:
+    """Removes a user of the account (another, or oneself) and ends their sessions at once;
+    never the account's last user. Concurrent removals in one account run one after another
+    (the account's row is locked), so two users removing each other cannot leave none. On
+    `LastUser` the caller rolls back (the sessions were deleted first, for the foreign key)."""
+    repository = AccountRepository(session)
+    if not await repository.lock_account(account_id):
+        raise NotFound(f"No account {account_id}")
+    user = await repository.user(user_id)
+    if user is None or user.account_id != account_id:
+        raise NotFound(f"No user {user_id}")
+    await repository.delete_sessions_except(user_id, None)
+    if not await repository.delete_user_unless_last(account_id, user_id):
+        raise LastUser("An account keeps at least one user")
+    return user

@@ -45,7 +45,12 @@ class AgentFields(ApiModel):
     email: Email | None = Field(default=None, examples=["kundservice@minbutik.se"])
     privacy_url: HttpUrl | None = None
     terms_url: HttpUrl | None = None
-    sms_sender: SmsSender | None = Field(default=None, examples=["MinButik"])
+    sms_sender: SmsSender | None = Field(
+        default=None,
+        description="The SMS fallback's sender; a send that may fall back to SMS under it is "
+        "refused (403) unless it is verified for the account",
+        examples=["MinButik"],
+    )
     delivery_report_url: HttpUrl | None = Field(
         default=None, description="Webhook URL for this agent's events, unless a request names one"
     )

@@ -12,6 +12,7 @@ from rcsgate.errors import NotFound, problem_schema
 from rcsgate.kit.pagination import PageParams, page_params, set_page_headers
 from rcsgate.messages.schemas import MessageRead, MessageStatus
 from rcsgate.messages.service import pricing
+from rcsgate.senders.service import SenderNotVerified
 
 router = APIRouter(tags=["Bundles"])
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -26,6 +27,11 @@ PATH = "/bundles/{bundleId}"
     summary="Send one message to many recipients",
     description="The `201` comes only after every recipient's message is durably stored.",
     responses={
+        403: problem_schema(
+            SenderNotVerified,
+            "Plain HTTP, a key used outside its IP allow-list, or an SMS sender "
+            "(fallback.sms.sender, else the agent's smsSender) not verified for the account",
+        ),
         404: problem_schema(NotFound, "No such brand or agent"),
         409: problem_schema(AgentNotLaunched, "Agent not launched, or uniqueId taken"),
     },
@@ -38,7 +44,12 @@ async def create_bundle(
     principal: CurrentPrincipal,
 ) -> BundleRead:
     bundle = await service.create_bundle(
-        session, context.clock, pricing(context, principal), principal.account_id, body
+        session,
+        context.clock,
+        pricing(context, principal),
+        principal.account_id,
+        body,
+        platform_sender=context.settings.sms_sender,
     )
     response.headers["Location"] = f"/v3/bundles/{bundle.id}"
     return bundle

@@ -38,12 +38,15 @@ async def create_bundle(
     pricing: messages.Pricing,
     account_id: str,
     data: BundleCreate,
+    *,
+    platform_sender: str,
 ) -> BundleRead:
     recipients = _recipients(data)
     now = clock.now()
     send_at = _send_at(data.send_at, now)
     sender = await messages.resolve_sender(session, account_id, data.brand, data.agent)
     check_placeholders(data, recipients)
+    await messages.check_sms_sender(session, account_id, data, sender, platform_sender)
     repository = BundleRepository(session)
     if data.unique_id and await repository.by_unique_id(account_id, data.unique_id):
         raise AlreadyExists(f"A bundle with uniqueId {data.unique_id!r} exists")

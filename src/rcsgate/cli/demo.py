@@ -15,8 +15,10 @@ from rcsgate.brands.service import create_brand
 from rcsgate.context import AppContext
 from rcsgate.keys.service import create_key
 from rcsgate.models import Account
+from rcsgate.senders.service import add_sender
 
 DEMO_EMAIL = "demo@rcsgate.local"
+DEMO_SMS_SENDER = "DemoStore"
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,10 @@ async def seed_demo(context: AppContext) -> DemoCredentials | None:
                 display_name="Support",
                 description="Demo agent",
                 color="#1A73E8",
-                sms_sender="DemoStore",
+                sms_sender=DEMO_SMS_SENDER,
             ),
         )
+        await add_sender(session, clock, account.id, DEMO_SMS_SENDER, verified_by="demo seed")
         # The demo agent talks to the built-in simulator, so it starts launched everywhere.
         for operator in settings.operators:
             await record_launch_result(session, clock, view.agent, operator, "Launched")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rcsgate.cli import accounts, keys
+from rcsgate.cli import accounts, inbound, keys, senders
 from rcsgate.cli.common import DatabaseUrl, DataDir, console, settings_from
 from rcsgate.cli.operators import simulator, worker
 from rcsgate.cli.serve import serve
@@ -13,6 +13,8 @@ from rcsgate.kit.migrations import upgrade_database
 app = typer.Typer(help="rcsgate: RCS business messaging.", no_args_is_help=True)
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(keys.app, name="keys")
+app.add_typer(senders.app, name="senders")
+app.add_typer(inbound.app, name="inbound")
 app.command()(serve)
 app.command()(worker)
 app.command()(simulator)

@@ -32,6 +32,10 @@ class ErrorClass(StrEnum):
 
 
 class ConnectorError(Exception):
+    """A failed operator call. `unsent` is True only when the operator certainly did not take
+    the message (it answered with an error, or the request never left); otherwise (a timeout,
+    a connection lost in flight) it may have been taken."""
+
     def __init__(
         self,
         error_class: ErrorClass,
@@ -39,12 +43,14 @@ class ConnectorError(Exception):
         *,
         retry_after: float | None = None,
         status: int | None = None,
+        unsent: bool = False,
     ) -> None:
         super().__init__(f"{error_class}: {reason}")
         self.error_class = error_class
         self.reason = reason
         self.retry_after = retry_after
         self.status = status
+        self.unsent = unsent
 
 
 class SignatureError(Exception):

@@ -244,7 +244,8 @@ class SmsFallback(RuledModel):
     )
     sender: Annotated[str, AfterValidator(_sms_sender)] | None = Field(
         default=None,
-        description="Up to 11 letters and digits, or up to 15 digits; default: the agent's",
+        description="Up to 11 letters and digits, or up to 15 digits, verified for the account "
+        "(else 403); default: the agent's smsSender, else the platform's sender",
         examples=["MinButik"],
     )
 

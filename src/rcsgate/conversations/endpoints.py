@@ -18,11 +18,17 @@ from rcsgate.kit.pagination import PageParams, page_params, set_page_headers
 from rcsgate.kit.schemas import PhoneNumber
 from rcsgate.messages.schemas import MessageRead
 from rcsgate.messages.service import pricing
+from rcsgate.senders.service import SenderNotVerified
 
 router = APIRouter(tags=["Conversations"])
 Paging = Annotated[PageParams, Depends(page_params)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_schema(NotFound, "No such conversation")}
 SEND_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: problem_schema(
+        SenderNotVerified,
+        "Plain HTTP, a key used outside its IP allow-list, or an SMS sender "
+        "(fallback.sms.sender, else the agent's smsSender) not verified for the account",
+    ),
     404: problem_schema(NotFound, "No such brand, agent or conversation"),
     409: problem_schema(
         AgentNotLaunched,
@@ -59,7 +65,12 @@ async def start_conversation(
     principal: CurrentPrincipal,
 ) -> MessageRead:
     message = await service.start_conversation(
-        session, context.clock, pricing(context, principal), principal.account_id, body
+        session,
+        context.clock,
+        pricing(context, principal),
+        principal.account_id,
+        body,
+        platform_sender=context.settings.sms_sender,
     )
     response.headers["Location"] = f"/v3/conversations/{message.conversation_id}"
     return message
@@ -128,6 +139,7 @@ async def follow_up(
         principal.account_id,
         conversationId,
         body,
+        platform_sender=context.settings.sms_sender,
     )
 
 

@@ -49,11 +49,14 @@ async def start_conversation(
     pricing: messages.Pricing,
     account_id: str,
     data: ConversationCreate,
+    *,
+    platform_sender: str,
 ) -> MessageRead:
     """The conversation and its first message, queued with its send job."""
     sender = await messages.resolve_sender(session, account_id, data.brand, data.agent)
     number, variables = data.recipient_number()
     check_placeholders(data, {number: variables})
+    await messages.check_sms_sender(session, account_id, data, sender, platform_sender)
     repository = ConversationRepository(session)
     if data.unique_id and await repository.by_unique_id(account_id, data.unique_id):
         raise AlreadyExists(f"A conversation with uniqueId {data.unique_id!r} exists")
@@ -89,12 +92,15 @@ async def follow_up(
     account_id: str,
     conversation_id: str,
     data: FollowUpCreate,
+    *,
+    platform_sender: str,
 ) -> MessageRead:
     conversation = await _find(session, account_id, conversation_id)
     if conversation.status != "Open":
         raise ConversationClosed(f"Conversation {conversation_id} is closed; start a new one")
     sender = await messages.sender_of(session, conversation.brand_id, conversation.agent_id)
     check_placeholders(data, {conversation.recipient: {}})
+    await messages.check_sms_sender(session, account_id, data, sender, platform_sender)
     return await _send(session, clock, pricing, conversation, sender, data, {})
 
 

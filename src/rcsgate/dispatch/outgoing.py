@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from rcsgate.content import MessageContent, fill
 from rcsgate.dispatch.jobs import job_row
 from rcsgate.dispatch.relay import DONE, SETTLED, ClaimedJob, Outcome, held, settle_in
+from rcsgate.dispatch.sms_replies import SmsSent, remember
 from rcsgate.kit.clock import Clock
 from rcsgate.messages.state import MESSAGES, Step, record_if_moved, record_steps
 from rcsgate.models import Agent, AgentOperator, Bundle, Job, Message, MessageRef
@@ -33,6 +34,7 @@ class Outgoing:
     content: MessageContent
     sms_sender: str | None
     launched: tuple[str, ...]  # operators the agent is launched at
+    sms_submit_attempted_at: datetime | None = None
 
     @property
     def sms_fallback(self) -> bool:
@@ -62,6 +64,7 @@ async def load_outgoing(
                 Message.variables,
                 Bundle.content,
                 Agent.sms_sender,
+                Message.sms_submit_attempted_at,
             )
             .join(Agent, Agent.id == Message.agent_id)
             .outerjoin(Bundle, Bundle.id == Message.bundle_id)
@@ -81,6 +84,7 @@ async def load_outgoing(
             content=_content(row[7] or row[9], row[8]),
             sms_sender=row[10],
             launched=launched.get(row[1], ()),
+            sms_submit_attempted_at=row[11],
         )
         for row in rows
     }
@@ -118,6 +122,8 @@ class Effects:
     )
     refs: list[dict[str, str]] = field(default_factory=list)
     segments: dict[str, int] = field(default_factory=dict)
+    sms_unsent: list[str] = field(default_factory=list)  # their SMS submit was surely not taken
+    sms_sent: list[SmsSent] = field(default_factory=list)  # where a reply may come from
 
     def step(self, step: Step) -> None:
         self.steps.append(step)
@@ -136,6 +142,8 @@ class Effects:
         self.endings += other.endings
         self.refs += other.refs
         self.segments.update(other.segments)
+        self.sms_unsent += other.sms_unsent
+        self.sms_sent += other.sms_sent
 
     async def write(self, session: AsyncSession, clock: Clock) -> None:
         await record_steps(session, self.steps)
@@ -154,6 +162,26 @@ class Effects:
                 .values(segments=bindparam("n")),
                 [{"mid": m, "n": n} for m, n in self.segments.items()],
             )
+        if self.sms_unsent:
+            await session.execute(
+                update(MESSAGES)
+                .where(MESSAGES.c.id.in_(self.sms_unsent))
+                .values(sms_submit_attempted_at=None)
+            )
+        await remember(session, self.sms_sent)
+
+
+async def record_sms_attempts(
+    sessionmaker: async_sessionmaker[AsyncSession], attempts: Sequence[tuple[str, datetime]]
+) -> None:
+    """Committed before the submit_sm leaves: a rerun then knows the SMSC may have the SMS."""
+    async with sessionmaker.begin() as session:
+        await session.execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.id == bindparam("mid"))
+            .values(sms_submit_attempted_at=bindparam("at")),
+            [{"mid": mid, "at": at} for mid, at in attempts],
+        )
 
 
 MessageAction = Callable[[ClaimedJob, Outgoing, Effects], Awaitable[Outcome]]

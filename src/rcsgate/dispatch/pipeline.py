@@ -5,12 +5,18 @@ any transaction), and writes every outcome (Sent, Failed, follow-up jobs) in one
 Each handler first checks the message's status, so a job run twice (a worker died after the
 submit, before settling) does nothing the second time; the operator itself drops the second
 RCS submit because our message id is its message id.
+
+SMPP has no such key, so an SMS submit is recorded (`sms_submit_attempted_at`, committed)
+before its submit_sm leaves. A rerun that finds an attempt with no outcome recorded (the
+worker died, the submit timed out, the bind dropped with it in flight) cannot know whether the
+SMSC took it: it waits `sms_resubmit_after` seconds from the attempt before submitting again.
+An attempt the SMSC answered with an error, or that never left, is cleared at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,10 +27,18 @@ from rcsgate.connectors.base import Capability, ConnectorError, ErrorClass, RcsC
 from rcsgate.content import MessageContent, render_sms
 from rcsgate.content.maap import render_maap
 from rcsgate.content.rbm import rbm_traffic_type, render_rbm
-from rcsgate.dispatch.outgoing import Effects, MessageAction, Outgoing, per_message
+from rcsgate.dispatch.outgoing import (
+    Effects,
+    MessageAction,
+    Outgoing,
+    per_message,
+    record_sms_attempts,
+)
 from rcsgate.dispatch.policy import retry_at
 from rcsgate.dispatch.relay import DONE, ClaimedJob, Dead, Outcome, Retry
 from rcsgate.dispatch.routing import Capabilities, Operators
+from rcsgate.dispatch.sms_replies import SmsSent
+from rcsgate.kit.batching import GroupCommit
 from rcsgate.kit.clock import Clock
 from rcsgate.messages.state import Step
 
@@ -40,6 +54,13 @@ class Pipeline:
     settings: Settings
     operators: Operators
     capabilities: Capabilities
+    _attempts: GroupCommit[tuple[str, datetime]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One commit for the SMS attempts of a batch that are about to go out together.
+        self._attempts = GroupCommit(
+            lambda attempts: record_sms_attempts(self.sessionmaker, attempts)
+        )
 
     async def send_messages(self, jobs: Sequence[ClaimedJob]) -> list[Outcome]:
         return await self._run(jobs, self._send)
@@ -131,16 +152,26 @@ class Pipeline:
         if sms is None:
             effects.step(Step(message.id, "Failed", "SMS", now, reason="no SMS route"))
             return DONE
+        waiting = self._unanswered_until(message, now)
+        if waiting is not None:
+            return Retry(waiting, "an earlier SMS submit got no answer; waiting for its receipt")
         fallback = message.content.fallback
-        sender = (fallback and fallback.sms and fallback.sms.sender) or message.sms_sender
+        sender = (
+            (fallback and fallback.sms and fallback.sms.sender)
+            or message.sms_sender
+            or self.settings.sms_sender
+        )
+        await self._attempts.submit((message.id, now))
         try:
             submitted = await sms.send_sms(
-                sender or self.settings.sms_sender,
+                sender,
                 message.recipient,
                 render_sms(message.content),
                 message.id,
             )
         except ConnectorError as error:
+            if error.unsent:
+                effects.sms_unsent.append(message.id)
             return self._failed(job, message, error, "SMS", sms.name, effects)
         effects.step(
             Step(message.id, "Sent", "SMS", now, operator=sms.name, new_attempt=new_attempt)
@@ -149,7 +180,16 @@ class Pipeline:
             {"operator": sms.name, "ref": r, "message_id": message.id} for r in submitted.refs
         ]
         effects.segments[message.id] = submitted.segments
+        effects.sms_sent.append(SmsSent(sms.name, sender, message.recipient, message.agent_id, now))
         return DONE
+
+    def _unanswered_until(self, message: Outgoing, now: datetime) -> datetime | None:
+        """When an earlier submit with no recorded outcome may be retried, if not yet."""
+        attempted = message.sms_submit_attempted_at
+        if attempted is None:
+            return None
+        at = attempted + timedelta(seconds=self.settings.sms_resubmit_after)
+        return at if at > now else None
 
     def _failed(
         self,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from starlette.types import Message, Receive
+from collections.abc import Sequence
+
+from starlette.datastructures import Headers
+from starlette.types import Message, Receive, Scope
+
+from rcsgate.kit.net import Client, IPNetwork, forwarded_client
 
 
 async def read_all(receive: Receive) -> bytes:
@@ -49,3 +54,15 @@ def replay_body(body: bytes, original: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
+
+
+def client_of(scope: Scope, trusted_proxies: Sequence[IPNetwork]) -> Client:
+    """The request's client, believing forwarded headers only from trusted proxies."""
+    peer = scope.get("client")
+    headers = Headers(scope=scope)
+    return forwarded_client(
+        peer[0] if peer else None,
+        headers.getlist("x-forwarded-for"),
+        headers.getlist("x-forwarded-proto"),
+        trusted_proxies,
+    )

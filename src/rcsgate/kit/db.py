@@ -85,6 +85,19 @@ def insert_ignoring_conflicts(
     return module.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
+def upsert(
+    dialect: Dialect, table: Table, conflict_columns: Sequence[str], update_columns: Sequence[str]
+) -> Any:
+    """`INSERT ... ON CONFLICT (columns) DO UPDATE` of `update_columns` on either database.
+    PostgreSQL refuses a statement that would update one row twice: give each key once."""
+    module = postgresql if dialect.name == "postgresql" else sqlite
+    statement = module.insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(conflict_columns),
+        set_={name: statement.excluded[name] for name in update_columns},
+    )
+
+
 # Rows per statement or COPY chunk in bulk inserts: large enough to amortise round trips,
 # small enough to bound memory and stay under SQLite's parameter limit.
 BULK_BATCH = 5_000

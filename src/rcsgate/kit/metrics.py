@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,6 +15,18 @@ LATENCY = Histogram(
     "Time from request to response start",
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+REDIS_DEGRADED = Gauge(
+    "rcsgate_redis_degraded",
+    "1 while Redis does not answer and this process keeps the state of that use itself",
+    ["use"],
+    multiprocess_mode="max",
+)
+REDIS_FALLBACKS = Counter(
+    "rcsgate_redis_fallbacks_total",
+    "Operations served in-process because Redis did not answer",
+    ["use"],
 )
 
 

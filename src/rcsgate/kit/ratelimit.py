@@ -1,19 +1,29 @@
 """Per-key request rate limits over a moving one-second window (the `limits` library).
 
 In-process storage when no Redis is configured; with Redis, every server process shares the
-same window, so an account's limit holds across all of them.
+same window, so an account's limit holds across all of them. While Redis does not answer
+(`kit.outage`), each process counts in-process instead and allows its share of every limit:
+the limit divided by `processes` (RCSGATE_PROCESS_COUNT, the server processes behind the
+same Redis), at least one. The whole still stays within the limit, and nothing is refused
+or failed because Redis is down.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
+
+from rcsgate.kit.clock import Clock, SystemClock
+from rcsgate.kit.outage import RedisOutage, redis_pool
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +46,20 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str | None = None, *, namespace: str = "rcsgate") -> None:
-        self._storage = _redis_storage(redis_url, namespace) if redis_url else MemoryStorage()
-        self._limiter = MovingWindowRateLimiter(self._storage)
+    def __init__(
+        self,
+        redis_url: str | None = None,
+        *,
+        namespace: str = "rcsgate",
+        clock: Clock | None = None,
+        processes: int = 1,
+    ) -> None:
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._shared = (
+            MovingWindowRateLimiter(_redis_storage(redis_url, namespace)) if redis_url else None
+        )
+        self._processes = max(1, processes)
+        self.outage = RedisOutage("rate_limit", clock or SystemClock())
         self._items: dict[tuple[int, int], RateLimitItemPerSecond] = {}
 
     def _item(self, amount: int, seconds: int) -> RateLimitItemPerSecond:
@@ -48,34 +69,58 @@ class RateLimiter:
             self._items[amount, seconds] = item
         return item
 
+    async def _limited(
+        self, amount: int, action: Callable[[MovingWindowRateLimiter, int], Awaitable[T]]
+    ) -> T:
+        """`action(limiter, amount)` on the shared window, or on this process's own with
+        its share of `amount` while Redis does not answer."""
+        local = self._local, max(1, amount // self._processes)
+        shared = self._shared
+        if shared is None:
+            return await action(*local)
+        return await self.outage.attempt(lambda: action(shared, amount), lambda: action(*local))
+
     async def hit(self, key: str, per_second: int) -> Decision:
-        item = self._item(per_second, 1)
-        allowed = await self._limiter.hit(item, key)
-        stats = await self._limiter.get_window_stats(item, key)
-        return Decision(
-            allowed=allowed,
-            limit=per_second,
-            remaining=stats.remaining,
-            reset_after=max(0.0, stats.reset_time - time.time()),
-        )
+        async def hit(limiter: MovingWindowRateLimiter, amount: int) -> Decision:
+            item = self._item(amount, 1)
+            allowed = await limiter.hit(item, key)
+            stats = await limiter.get_window_stats(item, key)
+            return Decision(
+                allowed=allowed,
+                limit=amount,
+                remaining=stats.remaining,
+                reset_after=max(0.0, stats.reset_time - time.time()),
+            )
 
-    async def spent(self, key: str, amount: int, seconds: int) -> bool:
-        """Whether `amount` hits were counted on `key` in the last `seconds` (nothing counted)."""
-        return not await self._limiter.test(self._item(amount, seconds), key)
+        return await self._limited(per_second, hit)
 
-    async def count(self, key: str, amount: int, seconds: int) -> None:
-        """Counts one hit on `key` against `amount` per `seconds` (failed log-ins)."""
-        await self._limiter.hit(self._item(amount, seconds), key)
+    async def attempt(self, key: str, amount: int, seconds: int) -> bool:
+        """Counts one hit on `key` unless `amount` were counted in the last `seconds`; whether
+        it was counted. The count and the check are one step (a lock in memory, a script in
+        Redis), so of many attempts at once at most `amount` pass: an expensive act (a
+        password check, a sign-up) is counted before it is done, never after."""
 
-    async def reset(self) -> None:
-        await self._storage.reset()
+        async def attempt(limiter: MovingWindowRateLimiter, share: int) -> bool:
+            return await limiter.hit(self._item(share, seconds), key)
+
+        return await self._limited(amount, attempt)
+
+    async def forget(self, key: str, amount: int, seconds: int) -> None:
+        """Drops every hit counted on `key` (a log-in that succeeded)."""
+
+        async def forget(limiter: MovingWindowRateLimiter, share: int) -> None:
+            await limiter.clear(self._item(share, seconds), key)
+
+        await self._limited(amount, forget)
 
 
 def _redis_storage(redis_url: str, namespace: str) -> Storage:
-    storage = storage_from_string(_async_uri(redis_url), key_prefix=namespace)
-    assert isinstance(storage, Storage), "an async+ URI always gives async storage"
-    return storage
-
-
-def _async_uri(redis_url: str) -> str:
-    return redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
+    # redis-py rather than the default coredis: coredis retried a timed-out hit (a script
+    # that is not idempotent) and counted it twice, and lost connections under load.
+    return RedisStorage(
+        f"async+{redis_url.removeprefix('async+')}",
+        implementation="redispy",
+        key_prefix=namespace,
+        wrap_exceptions=True,
+        connection_pool=redis_pool(redis_url.removeprefix("async+")),  # type: ignore[arg-type]
+    )

@@ -36,6 +36,7 @@ from rcsgate.messages.schemas import (
     SuggestionRead,
 )
 from rcsgate.models import Agent, Brand, Message, MessageEvent
+from rcsgate.senders.service import require_verified
 
 CONTENT_FIELDS = frozenset(MessageContent.model_fields)
 TRAFFIC_BY_USE_CASE = {
@@ -69,12 +70,39 @@ async def resolve_sender(
     return Sender(brand, agent)
 
 
+async def check_sms_sender(
+    session: AsyncSession,
+    account_id: str,
+    content: MessageContent,
+    sender: Sender,
+    platform_sender: str,
+) -> None:
+    """A message that may fall back to SMS goes out under `fallback.sms.sender`, else the
+    agent's `smsSender`, else the platform's default sender; the first two must be verified
+    for the account (`SenderNotVerified`, 403, naming the field)."""
+    if content.fallback is None:
+        return  # never sent as SMS
+    named = content.fallback.sms.sender if content.fallback.sms else None
+    if named is not None:
+        pointer, value = "/fallback/sms/sender", named
+    elif sender.agent.sms_sender is not None:
+        pointer, value = "/agent", sender.agent.sms_sender
+    else:
+        return
+    await require_verified(session, account_id, value, platform_sender, pointer)
+
+
 def stored_content(content: MessageContent, sender: Sender) -> dict[str, Any]:
     """The content fields of a request as stored: JSON, camelCase, defaults made explicit."""
     dumped = content.model_dump(
         mode="json", by_alias=True, exclude_none=True, include=set(CONTENT_FIELDS)
     )
     dumped.setdefault("trafficType", TRAFFIC_BY_USE_CASE.get(sender.agent.use_case, "Transaction"))
+    if "fallback" in dumped and sender.agent.sms_sender is not None:
+        # The agent's sender is pinned as checked at accept: a later change of the agent
+        # cannot put an unverified sender on a message already accepted.
+        sms = dumped["fallback"].setdefault("sms", {})
+        sms.setdefault("sender", sender.agent.sms_sender)
     return dumped
 
 

@@ -8,10 +8,14 @@ from rcsgate.models.brand import Brand
 from rcsgate.models.bundle import Bundle, BundleTag
 from rcsgate.models.conversation import Conversation
 from rcsgate.models.idempotency import IdempotencyKey
+from rcsgate.models.inbound_fingerprint import InboundFingerprint
 from rcsgate.models.job import Job
 from rcsgate.models.message import Message, MessageEvent
 from rcsgate.models.message_ref import MessageRef
 from rcsgate.models.portal_session import PortalSession
+from rcsgate.models.sms_reply_route import SmsReplyRoute
+from rcsgate.models.sms_sender import SmsSender
+from rcsgate.models.unroutable_inbound import UnroutableInbound, UnroutableReason
 from rcsgate.models.user import User
 from rcsgate.models.webhook_attempt import WebhookAttempt
 from rcsgate.models.webhook_delivery import WebhookDelivery
@@ -28,11 +32,16 @@ __all__ = [
     "BundleTag",
     "Conversation",
     "IdempotencyKey",
+    "InboundFingerprint",
     "Job",
     "Message",
     "MessageEvent",
     "MessageRef",
     "PortalSession",
+    "SmsReplyRoute",
+    "SmsSender",
+    "UnroutableInbound",
+    "UnroutableReason",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -52,6 +52,10 @@ class Message(IdMixin, Base):
     expires_at: Mapped[datetime | None]
     # How many times the status moved: the `sequence` of its message.status webhooks.
     sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When a submit_sm for its SMS was last about to go out, committed before the PDU leaves;
+    # cleared when the SMSC answered with an error. Set, with no Sent(SMS) recorded, it means
+    # the SMSC may have the SMS: a rerun waits for RCSGATE_SMS_RESUBMIT_AFTER before resending.
+    sms_submit_attempted_at: Mapped[datetime | None]
 
 
 class MessageEvent(IdMixin, Base):

@@ -19,8 +19,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rcsgate.accounts.service import SESSION_LIFETIME, LoggedIn, logged_in
 from rcsgate.dependencies import Session, context_of
+from rcsgate.kit.asgi import client_of
 from rcsgate.kit.crypto import constant_time_equal, random_token
-from rcsgate.kit.net import client_address
 from rcsgate.portal.i18n import LANGUAGES, choose_language, translator
 
 PREFIX = "/portal"
@@ -165,9 +165,7 @@ async def checked_form(
 
 
 def client_ip(request: Request) -> str:
-    peer = request.client.host if request.client else None
-    trusted = context_of(request).settings.trusted_networks
-    address = client_address(peer, request.headers.get("x-forwarded-for"), trusted)
+    address = client_of(request.scope, context_of(request).settings.trusted_networks).address
     return str(address) if address else "unknown"
 
 

@@ -18,6 +18,9 @@ then backs off, 5 s doubling to at most 1 h (its state is in the database, so a 
 keeps it), and while it backs off only its oldest delivery is tried (a probe); the rest
 follow once the probe succeeds. A delivery with no success by `give_up_at` (3 days after its
 event, or after a redelivery) becomes Failed. Refused targets (see `guard`) fail at once.
+Of an answer, only the status counts: at most `RESPONSE_LIMIT` bytes of its body are read
+(enough to keep the connection for the next POST when the body is small); a longer body is
+dropped with its connection, so a receiver cannot make the sender hold its answers.
 
 At least once. A delivery is marked Delivered only after its 2xx; a sender that dies
 mid-round leaves the endpoint's lease to expire, and the deliveries are sent again with the
@@ -56,6 +59,7 @@ log = structlog.get_logger(__name__)
 BACKOFF = Backoff(base=5.0, cap=3600.0, factor=2.0, jitter=0.0)
 USER_AGENT = "rcsgate-webhooks/1"
 ERROR_LENGTH = 500
+RESPONSE_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,18 +221,11 @@ class WebhookSender:
             await self._release(endpoint)
             return 0
         try:
-            await guard.check(endpoint.url, allow_private=self.allow_private)
+            guard.check(endpoint.url, allow_private=self.allow_private)
         except guard.Refused as refused:
-            now = self.clock.now()
-            results = [Result(d, now, None, 0.0, str(refused), final=True) for d in batch]
-            await self._settle(endpoint, results)
-            return len(results)
-        except guard.Unresolved as error:
-            await self._settle(
-                endpoint, [Result(batch[0], self.clock.now(), None, 0.0, str(error))]
-            )
-            return 1
-        results = await self._send(endpoint.url, batch, keys)
+            results = _refused(batch, self.clock.now(), str(refused))
+        else:
+            results = await self._send(endpoint.url, batch, keys)
         await self._settle(endpoint, results)
         return len(results)
 
@@ -248,6 +245,11 @@ class WebhookSender:
         for wave in waves(batch):
             outcomes = await asyncio.gather(*(self._post(gate, url, d, keys) for d in wave))
             results += outcomes
+            refusal = next((r for r in outcomes if r.final), None)
+            if refusal is not None:  # the name resolved to a refused address: all fail
+                done = {r.delivery.id for r in results}
+                rest = [d for d in batch if d.id not in done]
+                return results + _refused(rest, refusal.at, refusal.error or "refused")
             if not all(r.ok for r in outcomes):
                 break  # the rest wait: each key's next event must not overtake a failed one
         return results
@@ -263,11 +265,14 @@ class WebhookSender:
             at, started = self.clock.now(), time.perf_counter()
             code: int | None = None
             error: str | None = None
+            final = False
             try:
-                async with asyncio.timeout(self.timeout):
-                    response = await self.client.post(url, content=body, headers=headers)
-                code = response.status_code
+                code = await self._exchange(url, body, headers)
                 error = None if 200 <= code < 300 else f"HTTP {code}"
+            except guard.Refused as refused:
+                error, final = str(refused), True
+            except guard.Unresolved as unresolved:
+                error = str(unresolved)
             except TimeoutError:
                 error = f"no answer within {self.timeout:g} s"
             except httpx.HTTPError as failure:
@@ -275,7 +280,23 @@ class WebhookSender:
                 cause = failure.__cause__ or failure
                 error = f"{type(cause).__name__}: {cause}"[:ERROR_LENGTH]
             duration = (time.perf_counter() - started) * 1000
-        return Result(due, at, code, round(duration, 3), error)
+        return Result(due, at, code, round(duration, 3), error, final)
+
+    async def _exchange(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST and read at most `RESPONSE_LIMIT` bytes of the answer, all within the
+        timeout; the status. Once the status is in, it is the answer: a body that breaks
+        off or trickles past the timeout changes nothing."""
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        request = self.client.build_request("POST", url, content=body, headers=headers)
+        async with asyncio.timeout_at(deadline):
+            response = await self.client.send(request, stream=True)
+        try:
+            with contextlib.suppress(TimeoutError, httpx.HTTPError):
+                async with asyncio.timeout_at(deadline):
+                    await _read_some(response)
+        finally:
+            await response.aclose()  # closing it unread closes its connection
+        return response.status_code
 
     async def _settle(self, endpoint: Endpoint, results: Sequence[Result]) -> None:
         """Record the round: the endpoint's backoff and its release, every attempt, each
@@ -328,6 +349,18 @@ _mark = (
         delivered_at=bindparam("b_delivered"),
     )
 )
+
+
+async def _read_some(response: httpx.Response) -> None:
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read >= RESPONSE_LIMIT:
+            return
+
+
+def _refused(batch: Sequence[Due], at: datetime, reason: str) -> list[Result]:
+    return [Result(d, at, None, 0.0, reason, final=True) for d in batch]
 
 
 def _mark_values(result: Result) -> dict[str, Any]:
@@ -396,11 +429,15 @@ def sender_loop(sender: WebhookSender) -> WebhookSender:
 
 def webhook_client(context: AppContext) -> httpx.AsyncClient:
     """One client for every endpoint (kit.http: httpx's API over aiohttp's pool), so
-    keep-alive connections are reused round after round. httpx follows no redirect unless
+    keep-alive connections are reused round after round. Its resolver is the guard's: a
+    name is checked when, and as, it is connected to. httpx follows no redirect unless
     told: a 3xx is a failure, and cannot lead past the guard."""
     settings = context.settings
     connections = settings.webhook_endpoints_at_once * settings.webhook_in_flight
-    return http_client(timeout=settings.webhook_timeout, max_connections=connections)
+    resolver = guard.Resolver(allow_private=settings.webhook_allow_private)
+    return http_client(
+        timeout=settings.webhook_timeout, max_connections=connections, resolver=resolver
+    )
 
 
 @contextlib.asynccontextmanager

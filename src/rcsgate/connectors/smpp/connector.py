@@ -123,7 +123,7 @@ class SmppConnector:
         try:
             encoded = encode_text(text, reference=zlib.crc32(message_id.encode()))
         except TextTooLong as error:
-            raise ConnectorError(ErrorClass.REJECTED, str(error)) from error
+            raise ConnectorError(ErrorClass.REJECTED, str(error), unsent=True) from error
         fields = _submit_fields(sender, msisdn, encoded)
         if len(encoded.parts) == 1:
             ref = await self._submit(fields, encoded.parts[0])
@@ -206,7 +206,10 @@ def _message_id(response: Pdu) -> str:
         return response.text("message_id")
     error_class = _STATUS_CLASSES.get(response.status, ErrorClass.REJECTED)
     raise ConnectorError(
-        error_class, f"submit_sm: {status_name(response.status)}", status=response.status
+        error_class,
+        f"submit_sm: {status_name(response.status)}",
+        status=response.status,
+        unsent=True,
     )
 
 
@@ -230,7 +233,9 @@ def _source_ton_npi(sender: str) -> tuple[int, int]:
     if not digits.isdigit():
         if len(sender) > _MAX_ALPHANUMERIC_SENDER:
             raise ConnectorError(
-                ErrorClass.REJECTED, f"alphanumeric sender {sender!r} is over 11 characters"
+                ErrorClass.REJECTED,
+                f"alphanumeric sender {sender!r} is over 11 characters",
+                unsent=True,
             )
         return _TON_ALPHANUMERIC, _NPI_UNKNOWN
     if len(digits) <= _MAX_SHORT_CODE_DIGITS and not sender.startswith("+"):

@@ -6,13 +6,19 @@ unacknowledged and the SMSC delivers it again. Parts of a concatenated MO messag
 (unacknowledged) until the last part arrives and the whole text is accepted; when a part
 is missing for `reassembly_timeout` seconds the parts that did arrive go out as they are.
 
-SMPP 3.4 gives an MO message no id, so `event_id` stays None: an MO redelivered after a
-crash between the sink and the deliver_sm_resp reaches the sink twice.
+SMPP 3.4 gives an MO message no id (and a deliver_sm no SMSC timestamp), so `event_id` stays
+None: an MO redelivered after a crash between the sink and the deliver_sm_resp reaches the
+sink twice. Its `extra["fingerprint"]` lets the sink drop the second: a hash of everything
+the deliver_sm says about the message (source, destination, text, and what tells two sends
+of one text apart where the SMSC gives it: the concatenation reference, the
+user_message_reference TLV). Two messages alike in all of these are one message to the sink,
+within its duplicate window.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from dataclasses import dataclass, field
 
 from rcsgate.connectors.base import EventSink, InboundEvent, InboundKind, ReceiptStatus
@@ -71,7 +77,8 @@ class Inbound:
             return
         concatenation = concatenation or _sar(pdu)
         if concatenation is None or concatenation.total <= 1:
-            await self._sink(self._text_event(pdu, text))
+            reference = concatenation.reference if concatenation else None
+            await self._sink(self._text_event(pdu, text, reference))
             return
         await self._part(pdu, concatenation, text)
 
@@ -112,21 +119,24 @@ class Inbound:
         del self._partials[key]
         text = "".join(partial.parts[index] for index in sorted(partial.parts))
         try:
-            await self._sink(self._text_event(pdu, text))
+            await self._sink(self._text_event(pdu, text, key[2]))
         except BaseException as error:
             partial.error = error
             raise
         finally:
             partial.settled.set()
 
-    def _text_event(self, pdu: Pdu, text: str) -> InboundEvent:
+    def _text_event(self, pdu: Pdu, text: str, reference: int | None) -> InboundEvent:
         return InboundEvent(
             operator=self._operator,
             kind=InboundKind.TEXT,
             msisdn=pdu.text("source_addr").removeprefix("+"),
             at=self._clock.now(),
             text=text,
-            extra={"to": pdu.text("destination_addr")},
+            extra={
+                "to": pdu.text("destination_addr"),
+                "fingerprint": _fingerprint(pdu, text, reference),
+            },
         )
 
     def _status_event(self, pdu: Pdu, receipt: Receipt, status: ReceiptStatus) -> InboundEvent:
@@ -151,3 +161,14 @@ def _sar(pdu: Pdu) -> Concatenation | None:
     if total is None or index is None or reference is None:
         return None
     return Concatenation(reference, total, index)
+
+
+def _fingerprint(pdu: Pdu, text: str, reference: int | None) -> str:
+    said = (
+        pdu.text("source_addr").removeprefix("+"),
+        pdu.text("destination_addr").removeprefix("+"),
+        text,
+        "" if reference is None else str(reference),
+        str(pdu.number("user_message_reference") or ""),
+    )
+    return hashlib.sha256("\x1f".join(said).encode()).hexdigest()

@@ -77,8 +77,8 @@ class SubmitWindow:
             self._sweep = None
         while self._queue:
             item = self._queue.popleft()
-            if not item.result.done():
-                item.result.set_exception(ConnectorError(ErrorClass.TRANSIENT, reason))
+            if not item.result.done():  # still queued: never written to the SMSC
+                item.result.set_exception(ConnectorError(ErrorClass.TRANSIENT, reason, unsent=True))
 
     async def submit(self, fields: Mapping[str, object]) -> Pdu:
         """The submit_sm_resp, whatever its command_status. Encoded now, while it waits:
@@ -146,5 +146,5 @@ class SubmitWindow:
             item = self._queue.popleft()
             if not item.result.done():
                 reason = f"no SMPP bind: {self.unbound_reason}"
-                item.result.set_exception(ConnectorError(ErrorClass.TRANSIENT, reason))
+                item.result.set_exception(ConnectorError(ErrorClass.TRANSIENT, reason, unsent=True))
         self._schedule_sweep()

@@ -25,13 +25,21 @@ from rcsgate.portal.web import (
 
 router = APIRouter()
 
-# Failed log-ins counted per e-mail and per client address over a moving window.
+# Log-in attempts counted per e-mail and per client address over a moving window. Each
+# attempt is counted before its password is checked (a check counted only after it failed
+# lets every request of a burst through); a log-in that succeeds forgets its e-mail's count.
 THROTTLE_SECONDS = 15 * 60
-FAILURES_PER_EMAIL = 5
-FAILURES_PER_ADDRESS = 20
-# Accounts made from one address per hour: sign-up costs an argon2 hash and two rows.
+ATTEMPTS_PER_EMAIL = 5
+ATTEMPTS_PER_ADDRESS = 20
+# Sign-ups tried from one address per hour, counted before the work: each costs an argon2
+# hash and two rows.
 SIGNUPS_PER_ADDRESS = 10
 SIGNUP_SECONDS = 3600
+
+
+def email_key(email: str) -> str:
+    """The throttle of password checks for one user (log-ins, password changes)."""
+    return f"portal-login:email:{email.strip().lower()}"
 
 
 @router.get("/signup")
@@ -46,7 +54,7 @@ async def sign_up_user(request: Request, session: Session, form: Form) -> Respon
     context = context_of(request)
     values = {"name": field(form, "name").strip(), "email": field(form, "email").strip()}
     address = f"portal-signup:ip:{client_ip(request)}"
-    if await context.rate_limiter.spent(address, SIGNUPS_PER_ADDRESS, SIGNUP_SECONDS):
+    if not await context.rate_limiter.attempt(address, SIGNUPS_PER_ADDRESS, SIGNUP_SECONDS):
         page = {"values": values, "errors": {}, "error": "signup_throttled"}
         return render(request, "signup.html", page, status=429)
     try:
@@ -58,13 +66,13 @@ async def sign_up_user(request: Request, session: Session, form: Form) -> Respon
             currency=context.settings.currency,
             rate_limit=context.settings.default_rate_limit,
             password=field(form, "password"),
+            passwords=context.passwords,
         )
     except (ValidationFailed, AlreadyExists) as error:
         await session.rollback()
         fields = {"/name": "name", "/email": "email", "/password": "password"}
         errors = form_errors(error, fields, default="email")
         return render(request, "signup.html", {"values": values, "errors": errors}, status=400)
-    await context.rate_limiter.count(address, SIGNUPS_PER_ADDRESS, SIGNUP_SECONDS)
     token, _ = await start_session(session, context.clock, user)
     response = redirect("/accounts")
     set_session_cookie(response, token)
@@ -82,17 +90,18 @@ async def login_page(request: Request, viewer: MaybeViewer) -> Response:
 async def log_in_user(request: Request, session: Session, form: Form) -> Response:
     context = context_of(request)
     email = field(form, "email").strip().lower()
-    keys = (f"portal-login:email:{email}", f"portal-login:ip:{client_ip(request)}")
-    limits = (FAILURES_PER_EMAIL, FAILURES_PER_ADDRESS)
+    keys = (email_key(email), f"portal-login:ip:{client_ip(request)}")
+    limits = (ATTEMPTS_PER_EMAIL, ATTEMPTS_PER_ADDRESS)
     limiter = context.rate_limiter
     for key, limit in zip(keys, limits, strict=True):
-        if await limiter.spent(key, limit, THROTTLE_SECONDS):
+        if not await limiter.attempt(key, limit, THROTTLE_SECONDS):
             return render(request, "login.html", {"email": email, "error": "throttled"}, status=429)
-    started = await log_in(session, context.clock, email=email, password=field(form, "password"))
+    started = await log_in(
+        session, context.clock, context.passwords, email=email, password=field(form, "password")
+    )
     if started is None:
-        for key, limit in zip(keys, limits, strict=True):
-            await limiter.count(key, limit, THROTTLE_SECONDS)
         return render(request, "login.html", {"email": email, "error": "bad_login"}, status=400)
+    await limiter.forget(keys[0], limits[0], THROTTLE_SECONDS)
     response = redirect("/accounts")
     set_session_cookie(response, started[0])
     return response

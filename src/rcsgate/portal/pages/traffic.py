@@ -30,6 +30,10 @@ NEWEST_FIRST = PageParams(limit=PAGE, order=Order.DESC)
 STATUSES: list[str] = list(get_args(MessageStatus))
 # htmx stops polling when a response has this status (a finished bundle).
 STOP_POLLING = 286
+# A bundle is finished when every message is in a status that can change only to Read, if at
+# all: a delivered SMS gets no read receipt, so waiting for Read would poll for ever. (A read
+# receipt arriving later shows on the next visit.)
+SETTLED_STATUSES = FINAL_STATUSES | {"Delivered"}
 
 
 @router.get("/conversations")
@@ -85,7 +89,7 @@ async def bundle_progress(
 
 
 def _finished(counts: dict[str, int], recipients: int) -> bool:
-    return sum(n for status, n in counts.items() if status in FINAL_STATUSES) >= recipients
+    return sum(n for status, n in counts.items() if status in SETTLED_STATUSES) >= recipients
 
 
 @router.get("/messages")

@@ -1,0 +1,1 @@
+"""SMS sender IDs an account may use: added and verified by an operator (CLI)."""
