@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
 
 from rcsgate import __version__
 from rcsgate.accounts.endpoints import router as account_router
@@ -60,6 +61,14 @@ def api_router() -> APIRouter:
 Hook = Callable[[AppContext], AbstractAsyncContextManager[object]]
 
 
+class RcsgateApp(FastAPI):
+    """FastAPI with the operator callbacks in front of its whole stack, FastAPI's own layers
+    (error, telemetry and body-limit wrappers) included: see `dispatch.callbacks`."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return OperatorCallbacks(super().build_middleware_stack(), self.state.context)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -80,7 +89,7 @@ def create_app(
         if context is None:
             await app_context.aclose()
 
-    app = FastAPI(
+    app = RcsgateApp(
         title="rcsgate",
         version=__version__,
         description=DESCRIPTION,
@@ -103,7 +112,6 @@ def create_app(
     app.add_middleware(ApiGate, context=app_context)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(ProblemGuard)
-    app.add_middleware(OperatorCallbacks, context=app_context)  # outermost: see its module
 
     def openapi() -> dict[str, Any]:
         return build_openapi(app)

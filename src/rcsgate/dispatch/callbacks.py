@@ -5,9 +5,10 @@ API key. A 2xx is answered only after the events are committed, so an operator t
 error (or no answer) sends them again; duplicates are harmless.
 
 Every message costs two or three callbacks (Delivered, Read, a reply), so they skip the app's
-/v3 stack (key gate, idempotency, FastAPI's routing and dependencies): `OperatorCallbacks`
-sits outermost and sends /operators/ straight to a plain ASGI handler, which keeps what the
-path needs of the stack: problem+json errors (ProblemGuard) and request metrics.
+/v3 stack (key gate, idempotency, FastAPI's routing, dependencies and its own wrappers):
+`OperatorCallbacks` sits in front of the whole app (`RcsgateApp` in app.py) and sends
+/operators/ straight to a plain ASGI handler, which keeps what the path needs of the stack:
+problem+json errors (ProblemGuard) and request metrics.
 
 Anyone can reach this path, so the body is bounded (`callback_max_body_bytes`) before it is
 read whole: a declared Content-Length over the cap is refused unread, and a chunked body is
@@ -50,7 +51,7 @@ ROUTE = _Route()
 
 
 class OperatorCallbacks:
-    """Outermost middleware: /operators/ to the callback handler, everything else on."""
+    """In front of the app: /operators/ to the callback handler, everything else on."""
 
     def __init__(self, app: ASGIApp, context: AppContext) -> None:
         self.app = app
