@@ -1,113 +1,89 @@
-"""GET /v3/account through TLS, API-key auth and the per-account rate limit, against a bare
-FastAPI endpoint served the same way (DESIGN.md section 5: rcsgate >= 60% of bare).
+"""GET /v3/account through TLS, API-key auth and the per-account rate limit, on PostgreSQL with
+rate limits in Redis, against a bare FastAPI endpoint answering rcsgate's AccountRead
+(bare_app.py), served the same way (DESIGN.md section 5: rcsgate >= 60% of bare).
 
-The two servers run one after the other, never together, so each has the server core to
-itself; rcsgate goes first because it makes the certificate both use.
+Both servers are up together and wrk loads them alternately (versus.py), with the CPU per
+request of each server process (and of PostgreSQL's backends for rcsgate's database) beside
+the rates.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
-from bench.core import SERVER_WORKERS, WRK_THREADS, BenchError, BenchResult, Measure, Options
-from bench.provision import SERVER_ENV, Credentials, provision_account, rcsgate_tls
+from bench.core import SERVER_WORKERS, WRK_THREADS, BenchResult, Options
+from bench.cpu import PostgresCpu, sampling
+from bench.database import Database, fresh_database
+from bench.deployment import RATE_LIMIT, Deployment, expect, rcsgate_on
 from bench.registry import benchmark
-from bench.servers import Server, Tls, free_port, rcsgate_command, running, uvicorn_command
-from bench.wrk import WrkRun, run_wrk
+from bench.servers import Server, Tls, free_port, running, uvicorn_command
+from bench.versus import Contender, Measured, alternate, comparison, details
 
 PATH = "/v3/account"
 TARGET_RATIO = 0.60
-# High enough that the limiter is consulted on every request but never refuses one.
-RATE_LIMIT = 1_000_000
 
 
 @benchmark("account_get", "GET /v3/account (TLS + API key + rate limit) vs bare FastAPI")
 def account_get(options: Options) -> BenchResult:
-    with tempfile.TemporaryDirectory(prefix="rcsgate-bench-") as tmp:
-        data_dir = Path(tmp)
-        credentials = provision_account(data_dir, rate_limit=RATE_LIMIT)
-        tls = rcsgate_tls(data_dir)
-        rcsgate = _measure_rcsgate(data_dir, tls, credentials, options)
-        bare = _measure_bare(data_dir, tls, options)
-    return _result(rcsgate, bare, options)
+    with (
+        tempfile.TemporaryDirectory(prefix="rcsgate-bench-") as tmp,
+        fresh_database("account_get") as database,
+    ):
+        rcsgate, bare = _measure(database, Path(tmp), options)
+    return _result(rcsgate, bare, options, database)
 
 
-def _measure_rcsgate(
-    data_dir: Path, tls: Tls, credentials: Credentials, options: Options
-) -> WrkRun:
-    port = free_port()
-    command = rcsgate_command(data_dir, port)
-    with running(
-        "rcsgate", command, port=port, tls=tls, log_dir=data_dir, env=SERVER_ENV
-    ) as server:
-        auth = {"Authorization": f"Bearer {credentials.token}"}
-        _check_rcsgate_answers(server, tls, auth, credentials.account_id)
-        return _load(server, options, auth)
+def _measure(database: Database, data_dir: Path, options: Options) -> tuple[Measured, Measured]:
+    with rcsgate_on(database, data_dir) as deployment:
+        _check_rcsgate_answers(deployment)
+        with (
+            _bare_server(data_dir, deployment.tls) as bare,
+            sampling(PostgresCpu(database.name), database.dsn) as postgres,
+        ):
+            rcsgate = Contender(deployment.server, PATH, deployment.auth, postgres)
+            return alternate(rcsgate, Contender(bare, PATH, {}), options)
 
 
-def _measure_bare(data_dir: Path, tls: Tls, options: Options) -> WrkRun:
+def _check_rcsgate_answers(deployment: Deployment) -> None:
+    """Before measuring: the key works, the rate limit ran, and it is the bench account."""
+    with deployment.client() as client:
+        response = deployment.expect(client.get(PATH), 200)
+    if response.headers.get("ratelimit-limit") != str(RATE_LIMIT):
+        raise deployment.server.fail(
+            f"GET {PATH} has no RateLimit-Limit: {RATE_LIMIT} header: {response.headers}"
+        )
+    if response.json().get("id") != deployment.credentials.account_id:
+        raise deployment.server.fail(f"GET {PATH} answered another account: {response.text}")
+
+
+@contextlib.contextmanager
+def _bare_server(data_dir: Path, tls: Tls) -> Iterator[Server]:
+    """bare_app.py over rcsgate's own certificate."""
     port = free_port()
     command = uvicorn_command("bench.bare_app:app", port, tls)
     with running("bare", command, port=port, tls=tls, log_dir=data_dir) as server:
-        _check_answers(server, tls, {})
-        return _load(server, options, {})
+        response = httpx.get(server.base_url + PATH, verify=tls.client_context())
+        if "rateLimit" not in expect(server, response, 200).json():
+            raise server.fail(f"GET {PATH} answered no account: {response.text[:500]}")
+        yield server
 
 
-def _load(server: Server, options: Options, headers: dict[str, str]) -> WrkRun:
-    """A discarded warm-up, then the measured run; a server that died says why."""
-    url = server.base_url + PATH
-    try:
-        if options.warmup > 0:
-            run_wrk(url, duration=options.warmup, connections=options.connections, headers=headers)
-        return run_wrk(
-            url, duration=options.duration, connections=options.connections, headers=headers
-        )
-    except BenchError as error:
-        raise server.fail(str(error)) from error
-
-
-def _check_rcsgate_answers(server: Server, tls: Tls, auth: dict[str, str], account_id: str) -> None:
-    """Before measuring: the key works, the rate limit ran, and it is the bench account."""
-    response = _check_answers(server, tls, auth)
-    if response.headers.get("ratelimit-limit") != str(RATE_LIMIT):
-        raise server.fail(
-            f"GET {PATH} has no RateLimit-Limit: {RATE_LIMIT} header: {response.headers}"
-        )
-    if response.json().get("id") != account_id:
-        raise server.fail(f"GET {PATH} answered another account: {response.text}")
-
-
-def _check_answers(server: Server, tls: Tls, headers: dict[str, str]) -> httpx.Response:
-    response = httpx.get(server.base_url + PATH, headers=headers, verify=tls.client_context())
-    if response.status_code != 200:
-        raise server.fail(f"GET {PATH} answered {response.status_code}: {response.text[:500]}")
-    return response
-
-
-def _result(rcsgate: WrkRun, bare: WrkRun, options: Options) -> BenchResult:
+def _result(rcsgate: Measured, bare: Measured, options: Options, database: Database) -> BenchResult:
     return BenchResult(
         name="account_get",
-        title=f"GET {PATH}, TLS + API key + rate limit vs a bare FastAPI JSON endpoint",
+        title=f"GET {PATH}, TLS + API key + rate limit vs a bare FastAPI AccountRead endpoint",
         figure_name="rcsgate",
         baseline_name="bare FastAPI",
-        setup=options.describe(),
-        measures=(
-            Measure(
-                "throughput",
-                "req/s",
-                rcsgate.requests_per_second,
-                bare.requests_per_second,
-                target=TARGET_RATIO,
-            ),
-            _latency("latency p50", rcsgate.latency_p50_us, bare.latency_p50_us),
-            _latency("latency p99", rcsgate.latency_p99_us, bare.latency_p99_us),
-        ),
+        setup=f"{options.describe()}, alternating; {database.describe()}",
+        measures=tuple(comparison(rcsgate, bare, target_ratio=TARGET_RATIO, postgres=True)),
         details={
-            "rcsgate_requests": int(rcsgate.requests),
-            "bare_requests": int(bare.requests),
+            **details(rcsgate, bare),
+            "database": database.name,
             "duration_s": options.duration,
             "warmup_s": options.warmup,
             "connections": options.connections,
@@ -115,8 +91,3 @@ def _result(rcsgate: WrkRun, bare: WrkRun, options: Options) -> BenchResult:
             "wrk_threads": WRK_THREADS,
         },
     )
-
-
-def _latency(label: str, rcsgate_us: float, bare_us: float) -> Measure:
-    """Closed-loop latency under full load: context for the throughput, with no target."""
-    return Measure(label, "ms", rcsgate_us / 1000, bare_us / 1000, higher_is_better=False)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from bench.core import BenchError
+from bench.cpu import HARNESS_APPLICATION
 
 T = TypeVar("T")
 
@@ -68,8 +69,11 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 async def connect(database: Database) -> asyncpg.Connection:
+    """The harness's own connection, named so its backend is not counted as rcsgate's."""
     try:
-        return await asyncpg.connect(database.dsn)
+        return await asyncpg.connect(
+            database.dsn, server_settings={"application_name": HARNESS_APPLICATION}
+        )
     except (OSError, asyncpg.PostgresError) as error:
         raise BenchError(f"cannot connect to {database.dsn}: {error}") from error
 

@@ -9,7 +9,7 @@ the agent is marked `Launched` directly in the database, as an operator's answer
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,9 +56,12 @@ class Deployment:
 
 
 @contextlib.contextmanager
-def rcsgate_on(database: Database, data_dir: Path) -> Iterator[Deployment]:
-    """Migrates `database`, provisions, serves, and sets up the sender; stops on leaving."""
-    env = {**SERVER_ENV, **database.rcsgate_env()}
+def rcsgate_on(
+    database: Database, data_dir: Path, settings: Mapping[str, str] | None = None
+) -> Iterator[Deployment]:
+    """Migrates `database`, provisions, serves (with RCSGATE_* `settings`, if any), and sets
+    up the sender; stops on leaving."""
+    env = {**SERVER_ENV, **database.rcsgate_env(), **(settings or {})}
     credentials = provision_account(data_dir, rate_limit=RATE_LIMIT, env=env)
     tls = rcsgate_tls(data_dir)
     port = free_port()

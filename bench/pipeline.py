@@ -1,7 +1,8 @@
 """The whole pipeline on PostgreSQL: accept -> dispatch -> RBM submit over HTTP to the operator
 simulator -> the phone's DELIVERED (and READ) pushed back to rcsgate's callback endpoint
 (DESIGN.md section 5: >= 1,000 msg/s sustained for 60 s; p99 accept -> Sent <= 250 ms at
-500 msg/s offered).
+500 msg/s offered; rcsgate's processes + PostgreSQL <= 1.5 ms of CPU per message that reached
+Read, the simulator's counted apart).
 
 rcsgate runs as a user runs it, from the CLI, over TLS with its self-signed certificate, one
 uvicorn worker, rate limits and the capability cache in Redis, and rcsgate's default settings
@@ -13,7 +14,9 @@ BENCH_PIPELINE_MODE picks the layout:
   `rcsgate simulator` has no delay-scale option: its phones deliver after 0.2 s and read after
   0.5 s, which delays Delivered but not the rate at which messages reach it;
 - `inprocess`: `rcsgate serve` alone, with its in-process simulator
-  (RCSGATE_SIMULATOR_DELAY_SCALE=0.01: phones answer in milliseconds) and in-process dispatch.
+  (RCSGATE_SIMULATOR_DELAY_SCALE=0.01: phones answer in milliseconds) and in-process dispatch;
+- `serve`: `rcsgate simulator` + `rcsgate serve --no-simulator` with its dispatch inside (the
+  layout of bench pipeline_cost).
 
 Phases, each on a fresh database and freshly started processes (no backlog carries over):
 1. baseline: the simulator alone (`rcsgate simulator`, its pushes going to a bare sink that
@@ -36,11 +39,17 @@ Phases, each on a fresh database and freshly started processes (no backlog carri
    wrk_send.lua: random 4670xxxxxxx numbers, of which about 10% have no RCS and end Failed).
 
 Recipients of the bundles are fresh numbers (the capability cache never has them, as in a
-campaign) that the simulator gives RCS, so each should end Delivered. CPU seconds per process
-(rcsgate, simulator, worker, PostgreSQL, Redis, the load generator, and `other`: the rest of
-the machine's busy time) are read from /proc at the window's edges and saved as `*_cpu_*`
-details, in percent of one core. The DESIGN target's last leg, "signed webhook received", is
-not measured: rcsgate does not send delivery-report webhooks yet.
+campaign) that the simulator gives RCS, so each should end Delivered, then Read. CPU seconds
+per process (serve, worker, simulator, PostgreSQL's backends for the phase's database and
+apart its shared processes, Redis, the load generator, and `other`: the rest of the machine's
+busy time; bench/cpu.py says what counts) are read from /proc at the window's edges (and
+PostgreSQL's every second in between) and saved as `*_cpu_*_pct` details, in percent of one
+core, and as `*_ms_cpu_per_read_*`: ms per message that reached Read in the window, the
+figure that holds however busy the machine is. While a backlog grows, or when the window is
+short beside the pipeline's lag (Read comes seconds after the accept), it also holds work for
+messages read after the window: an upper bound. bench pipeline_cost gives the closed figure
+(a fixed batch followed to its last Read). The DESIGN target's last leg, "signed webhook
+received", is not measured: rcsgate does not send delivery-report webhooks yet.
 """
 
 from __future__ import annotations
@@ -64,6 +73,15 @@ import asyncpg
 import httpx
 
 from bench.core import PROJECT_ROOT, BenchError, BenchResult, Measure, Options, die_with_parent
+from bench.cpu import (
+    POSTGRES,
+    PostgresCpu,
+    cpu_of,
+    machine_busy,
+    named_cpu,
+    own_cpu,
+    per_unit_ms,
+)
 from bench.database import Database, connect, fresh_database, run
 from bench.provision import SERVER_ENV, provision_account, rcsgate_tls
 from bench.registry import benchmark
@@ -86,7 +104,9 @@ from rcsgate.kit.tls import ensure_self_signed
 from rcsgate.simulator.phones import TEST_NUMBERS, behaviour_of
 
 MODE_ENV = "BENCH_PIPELINE_MODE"
-MODES = ("split", "inprocess")
+MODES = ("split", "inprocess", "serve")
+# The processes whose CPU is rcsgate's (the per-message figure adds PostgreSQL's to theirs).
+RCSGATE_ROLES = ("serve", "worker")
 DELAY_SCALE = "0.01"
 BRAND, AGENT = "bench", "bot"
 RATE_LIMIT = 1_000_000  # consulted on every request, never reached
@@ -110,7 +130,16 @@ DRAIN_TIMEOUT = 30.0
 PROCESS_READY_TIMEOUT = 30.0
 FIRST_NUMBER = 46_701_000_000  # 4670xxxxxxx, clear of the documented test numbers
 SINGLE_SCRIPT = Path(__file__).with_name("wrk_send.lua")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+TARGET_CPU_MS = 1.5  # rcsgate's processes + PostgreSQL, per message that reached Read
+
+
+RCSGATE_AND_POSTGRES = "rcsgate + PostgreSQL"
+COST_ROLES = (*RCSGATE_ROLES, POSTGRES)
+COST_LABELS = {POSTGRES: "PostgreSQL (this database)", "simulator": "simulator (apart)"}
+
+
+def _key(role: str) -> str:
+    return role.replace(" + ", "_and_").replace(" ", "_").lower()
 
 
 # -- the deployment ---------------------------------------------------------------------------
@@ -127,6 +156,7 @@ class Rig:
     token: str
     account_id: str
     pids: dict[str, int]  # our processes by role, for the CPU split
+    postgres: PostgresCpu  # the backends serving `database`
     logs: tuple[Path, ...]
     processes: tuple[subprocess.Popen[bytes], ...]
 
@@ -189,15 +219,17 @@ def rig(mode: str, data_dir: Path) -> Iterator[Rig]:
             pids["simulator"] = simulator.background.process.pid
             logs.append(simulator.background.log_path)
             command = [*command, "--no-simulator"]
-            server_env = {**env, **simulator.env, "RCSGATE_DISPATCH_WORKERS": "0"}
+            server_env = {**env, **simulator.env}
+            if mode == "split":
+                server_env["RCSGATE_DISPATCH_WORKERS"] = "0"
         server = stack.enter_context(
             running("rcsgate", command, port=port, tls=tls, log_dir=data_dir, env=server_env)
         )
-        pids["rcsgate"] = server.process.pid
+        pids["serve"] = server.process.pid
         processes = [server.process]
         if simulator is not None:
             processes.append(simulator.background.process)
-        if simulator is not None:
+        if simulator is not None and mode == "split":
             worker = stack.enter_context(
                 background(
                     "worker",
@@ -220,6 +252,7 @@ def rig(mode: str, data_dir: Path) -> Iterator[Rig]:
             credentials.token,
             credentials.account_id,
             pids,
+            PostgresCpu(database.name),
             tuple(logs),
             tuple(processes),
         )
@@ -360,6 +393,10 @@ class Snapshot:
     def sent(self) -> int:
         return self.count("Sent", "Delivered", "Read")
 
+    @property
+    def read(self) -> int:
+        return self.count("Read")
+
 
 async def snapshot(connection: asyncpg.Connection, rig: Rig) -> Snapshot:
     rows = await connection.fetch(
@@ -367,47 +404,23 @@ async def snapshot(connection: asyncpg.Connection, rig: Rig) -> Snapshot:
         "WHERE account_id = $1 AND direction = 'Outbound' GROUP BY status",
         rig.account_id,
     )
+    postgres = await rig.postgres.sample(connection)
     return Snapshot(
-        time.monotonic(), datetime.now(UTC), {r["status"]: r["n"] for r in rows}, cpu_now(rig)
+        time.monotonic(),
+        datetime.now(UTC),
+        {r["status"]: r["n"] for r in rows},
+        cpu_now(rig, postgres),
     )
 
 
-def cpu_now(rig: Rig) -> dict[str, float]:
-    seconds = {role: _process_cpu(pid) for role, pid in rig.pids.items()}
-    by_name: dict[str, float] = {"postgres": 0.0, "redis": 0.0}
-    for pid, comm in _processes():
-        if comm == "postgres":
-            by_name["postgres"] += _process_cpu(pid)
-        elif comm == "redis-server":
-            by_name["redis"] += _process_cpu(pid)
-    own = os.times()
-    seconds |= by_name
-    seconds["load generator"] = own.user + own.system + own.children_user + own.children_system
-    seconds["machine"] = _machine_busy()
+def cpu_now(rig: Rig, postgres: Mapping[str, float]) -> dict[str, float]:
+    """CPU seconds so far by role: ours by pid, PostgreSQL's for the rig's database (and its
+    shared processes apart), Redis (all of it: it serves every database), the harness."""
+    seconds = cpu_of(rig.pids) | dict(postgres)
+    seconds["redis"] = named_cpu("redis-server")
+    seconds["load generator"] = own_cpu()
+    seconds["machine"] = machine_busy()
     return seconds
-
-
-def _processes() -> Iterator[tuple[int, str]]:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                yield int(entry.name), (entry / "comm").read_text().strip()
-
-
-def _process_cpu(pid: int) -> float:
-    """utime + stime of the process (all its threads), in seconds; 0 once it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def _machine_busy() -> float:
-    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    return (sum(fields[:8]) - idle) / CLOCK_TICKS
 
 
 def cpu_split(start: Snapshot, end: Snapshot) -> dict[str, float]:
@@ -490,15 +503,17 @@ async def _post_bundle(
 
 
 async def sample_queued(
-    connection: asyncpg.Connection, account_id: str, samples: list[tuple[float, int]]
+    connection: asyncpg.Connection, rig: Rig, samples: list[tuple[float, int]]
 ) -> None:
-    """The Queued backlog once a second until cancelled (an index-only count)."""
+    """The Queued backlog once a second until cancelled (an index-only count); PostgreSQL's
+    backends are read as often, so one opened mid-window is counted."""
     while True:
         queued = await connection.fetchval(
             "SELECT count(*) FROM messages WHERE account_id = $1 AND status = 'Queued'",
-            account_id,
+            rig.account_id,
         )
         samples.append((time.monotonic(), int(queued)))
+        await rig.postgres.sample(connection)
         await asyncio.sleep(SAMPLE_EVERY)
 
 
@@ -547,6 +562,19 @@ class Window:
         return slope(self.backlog)
 
     @property
+    def reads(self) -> int:
+        return self.end.read - self.start.read
+
+    def cpu_per_read_ms(self) -> dict[str, float]:
+        """ms of CPU per message that reached Read in the window, by role, and `rcsgate +
+        PostgreSQL` (the DESIGN.md figure). While a backlog grows, the window's accepts of
+        messages not yet read are in it too: then it is an upper bound."""
+        used = per_unit_ms(self.start.cpu, self.end.cpu, self.reads)
+        used.pop("machine", None)
+        used[RCSGATE_AND_POSTGRES] = sum(used.get(role, 0.0) for role in COST_ROLES)
+        return used
+
+    @property
     def backlog_max(self) -> int:
         return max((n for _, n in self.backlog), default=0)
 
@@ -562,8 +590,11 @@ class Window:
             f"{phase}_queued_growth_per_s": round(self.backlog_growth, 1),
             f"{phase}_failed_in_window": self.end.count("Failed") - self.start.count("Failed"),
         }
+        found[f"{phase}_reached_read"] = self.reads
         for role, share in cpu_split(self.start, self.end).items():
             found[f"{phase}_cpu_{role.replace(' ', '_')}_pct"] = share
+        for role, millis in self.cpu_per_read_ms().items():
+            found[f"{phase}_ms_cpu_per_read_{_key(role)}"] = round(millis, 3)
         return found
 
 
@@ -605,9 +636,7 @@ async def bundle_phase(
             )
             await asyncio.sleep(warmup)
             start = await snapshot(connection, rig)
-            sampler = asyncio.create_task(
-                sample_queued(sampler_connection, rig.account_id, samples)
-            )
+            sampler = asyncio.create_task(sample_queued(sampler_connection, rig, samples))
             await asyncio.sleep(start.monotonic + duration - time.monotonic())
             end = await snapshot(connection, rig)
             sampler.cancel()
@@ -791,10 +820,10 @@ async def _drive_simulator(
         loops = [asyncio.create_task(submitter(client)) for _ in range(concurrency)]
         await asyncio.sleep(warmup)
         counting = True
-        started, cpu_before = time.monotonic(), _cpu_of(pids)
+        started, cpu_before = time.monotonic(), _baseline_cpu(pids)
         await asyncio.sleep(duration)
         counting = False
-        seconds, cpu_after = time.monotonic() - started, _cpu_of(pids)
+        seconds, cpu_after = time.monotonic() - started, _baseline_cpu(pids)
         stop.set()
         await asyncio.gather(*loops)
     # A connection the server closed as it was reused is a retry for the connector too; a few
@@ -815,12 +844,8 @@ async def _drive_simulator(
     )
 
 
-def _cpu_of(pids: Mapping[str, int]) -> dict[str, float]:
-    own = os.times()
-    seconds = {role: _process_cpu(pid) for role, pid in pids.items()}
-    seconds["load generator"] = own.user + own.system
-    seconds["machine"] = _machine_busy()
-    return seconds
+def _baseline_cpu(pids: Mapping[str, int]) -> dict[str, float]:
+    return {**cpu_of(pids), "load generator": own_cpu(), "machine": machine_busy()}
 
 
 # -- the benchmark ------------------------------------------------------------------------------
@@ -973,6 +998,7 @@ def _result(
                 growth_limit,
                 higher_is_better=False,
             ),
+            *cost_measures(held.cpu_per_read_ms(), "  CPU per msg reached Read (window):"),
             Measure(
                 f"Delivered, {LATENCY_RATE:,}/s offered (bundles)",
                 "msg/s",
@@ -994,6 +1020,7 @@ def _result(
                 TARGET_P99_MS,
                 higher_is_better=False,
             ),
+            _cost_context(latency.window, f"  CPU per msg reached Read at {LATENCY_RATE:,}/s"),
             Measure(
                 f"Delivered, {LOW_RATE:,}/s offered (bundles)",
                 "msg/s",
@@ -1008,6 +1035,7 @@ def _result(
                 higher_is_better=False,
                 fixed=True,
             ),
+            _cost_context(low.window, f"  CPU per msg reached Read at {LOW_RATE:,}/s"),
             Measure(
                 "single sends accepted (wrk, closed loop)",
                 "msg/s",
@@ -1017,6 +1045,40 @@ def _result(
             Measure("  of which Delivered", "msg/s", single.window.delivered_per_s, bare),
         ),
         details=details,
+    )
+
+
+def cost_measures(per_read_ms: Mapping[str, float], title: str) -> tuple[Measure, ...]:
+    """ms of CPU per message that reached Read: rcsgate's processes + PostgreSQL against
+    DESIGN.md's 1.5 ms, then each process beside the same budget (no target of its own),
+    the simulator last and apart (it stands in for the operator and the phones)."""
+
+    def part(label: str, role: str) -> Measure:
+        return Measure(
+            label, "ms", per_read_ms[role], TARGET_CPU_MS, higher_is_better=False, fixed=True
+        )
+
+    total = Measure.absolute(
+        f"{title} {RCSGATE_AND_POSTGRES}",
+        "ms",
+        per_read_ms[RCSGATE_AND_POSTGRES],
+        TARGET_CPU_MS,
+        higher_is_better=False,
+    )
+    roles = [role for role in (*COST_ROLES, "simulator") if role in per_read_ms]
+    return (total, *(part(f"    {COST_LABELS.get(role, role)}", role) for role in roles))
+
+
+def _cost_context(window: Window, label: str) -> Measure:
+    """The same figure in another phase, for context (no target)."""
+    millis = window.cpu_per_read_ms()[RCSGATE_AND_POSTGRES]
+    return Measure(
+        f"{label} ({RCSGATE_AND_POSTGRES})",
+        "ms",
+        millis,
+        TARGET_CPU_MS,
+        higher_is_better=False,
+        fixed=True,
     )
 
 

@@ -19,6 +19,7 @@ BENCHMARK_MODULES = (
     "bench.list_deep",
     "bench.smpp_window",
     "bench.pipeline",
+    "bench.pipeline_cost",
     "bench.webhooks",
 )
 

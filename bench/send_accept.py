@@ -1,79 +1,95 @@
 """POST /v3/conversations on PostgreSQL: TLS, API key, rate limit (Redis), validation and a
-durable commit per send, against a bare FastAPI JSON echo served the same way
+durable commit per send, against a bare FastAPI endpoint that parses the same body with
+rcsgate's own ConversationCreate and answers a MessageRead (bare_app.py), served the same way
 (DESIGN.md section 5: >= 1,500 req/s and >= 50% of bare).
 
-Both servers get the same requests from the same wrk script (wrk_send.lua): a JSON send to a
-random 4670xxxxxxx number each. The servers run one after the other, rcsgate first (it makes
-the certificate both use). Afterwards the messages in the database are counted: every send
-wrk saw acknowledged must be there (at most the requests cut off at the end of each wrk run
-may be there too, unacknowledged).
+Both servers are up together and get the same requests from the same wrk script
+(wrk_send.lua: a send to a random 4670xxxxxxx number each), alternating (versus.py), with the
+CPU per request of each server process (and of PostgreSQL's backends for rcsgate's database)
+beside the rates. Afterwards the messages in the database are counted: every send wrk saw
+acknowledged must be there (at most the requests cut off at the end of each wrk run may be
+there too, unacknowledged).
 
-Bench setup (deployment.py, not measured): a fresh database, an account with a rate limit it
-never reaches, a brand and an agent created through the API and marked Launched in the
-database. "p99 < 50 ms at 1,000 req/s offered" needs an open-loop load and is not measured
-here; the latencies shown are closed-loop, under full load, for context.
+What is measured is the accept alone, as in DESIGN.md's figure: rcsgate runs with
+RCSGATE_DISPATCH_WORKERS=0, so its relay does not send the accepted messages on in the same
+process meanwhile (bench pipeline measures that). Bench setup (deployment.py, not measured): a
+fresh database, an account with a rate limit it never reaches, a brand and an agent created
+through the API and marked Launched in the database. "p99 < 50 ms at 1,000 req/s offered"
+needs an open-loop load and is not measured here; the latencies shown are closed-loop, under
+full load, for context.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from bench.core import SERVER_WORKERS, WRK_THREADS, BenchError, BenchResult, Measure, Options
+from bench.cpu import PostgresCpu, sampling
 from bench.database import Database, fetchval, fresh_database, run
 from bench.deployment import AGENT, BRAND, Deployment, expect, rcsgate_on
-from bench.provision import rcsgate_tls
 from bench.registry import benchmark
-from bench.servers import Server, free_port, running, uvicorn_command
-from bench.wrk import WrkRun, run_wrk
+from bench.servers import Server, Tls, free_port, running, uvicorn_command
+from bench.versus import Contender, Measured, alternate, comparison, details
 
 PATH = "/v3/conversations"
-BARE_PATH = "/v3/echo"
 TARGET_RATIO = 0.50
 TARGET_REQUESTS_PER_SECOND = 1_500.0
 SCRIPT = Path(__file__).with_name("wrk_send.lua")
 # The shape wrk_send.lua sends (its recipient varies).
 SEND = {"brand": BRAND, "agent": AGENT, "recipient": "46700123456", "content": "Hej!"}
+ACCEPT_ONLY = {"RCSGATE_DISPATCH_WORKERS": "0"}
 
 
 @dataclass(frozen=True)
-class Load:
-    """The warm-up (if any) and the measured wrk runs against one server."""
-
-    warmup: WrkRun | None
-    measured: WrkRun
-
-    @property
-    def runs(self) -> int:
-        return 1 if self.warmup is None else 2
-
-    @property
-    def acknowledged(self) -> int:
-        """Responses wrk received, all 2xx (run_wrk fails on anything else)."""
-        warmup = self.warmup.requests if self.warmup else 0
-        return int(warmup + self.measured.requests)
+class Outcome:
+    rcsgate: Measured
+    bare: Measured
+    stored: int  # messages in the database once rcsgate stopped
+    statuses: str
 
 
 @benchmark(
     "send_accept",
-    "POST /v3/conversations on PostgreSQL (TLS + key + rate limit + commit) vs bare echo",
+    "POST /v3/conversations on PostgreSQL (TLS + key + rate limit + commit) vs bare FastAPI",
 )
 def send_accept(options: Options) -> BenchResult:
-    with tempfile.TemporaryDirectory(prefix="rcsgate-bench-") as tmp:
-        data_dir = Path(tmp)
-        with fresh_database("send_accept") as database:
-            with rcsgate_on(database, data_dir) as deployment:
-                _check_rcsgate_sends(deployment)
-                rcsgate = _load(deployment.server, PATH, options, deployment.auth)
-            # After the server stopped: every request it had begun has finished.
-            stored = int(run(fetchval(database, "SELECT count(*) FROM messages")))
-        bare = _measure_bare(data_dir, options)
+    with (
+        tempfile.TemporaryDirectory(prefix="rcsgate-bench-") as tmp,
+        fresh_database("send_accept") as database,
+    ):
+        outcome = _measure(database, Path(tmp), options)
     checked = 1  # the one _check_rcsgate_sends made
-    _check_nothing_lost(rcsgate, checked, stored, options)
-    return _result(rcsgate, bare, stored, options, database)
+    _check_nothing_lost(outcome.rcsgate, checked, outcome.stored, options)
+    return _result(outcome, options, database)
+
+
+def _measure(database: Database, data_dir: Path, options: Options) -> Outcome:
+    with rcsgate_on(database, data_dir, ACCEPT_ONLY) as deployment:
+        _check_rcsgate_sends(deployment)
+        with (
+            _bare_server(data_dir, deployment.tls) as bare,
+            sampling(PostgresCpu(database.name), database.dsn) as postgres,
+        ):
+            rcsgate = Contender(deployment.server, PATH, deployment.auth, postgres)
+            measured = alternate(rcsgate, Contender(bare, PATH, {}), options, SCRIPT)
+    # After the server stopped: every request it had begun has finished.
+    stored = int(run(fetchval(database, "SELECT count(*) FROM messages")))
+    statuses = str(
+        run(
+            fetchval(
+                database,
+                "SELECT string_agg(status || ' ' || n, ', ') FROM "
+                "(SELECT status, count(*) AS n FROM messages GROUP BY status) AS counted",
+            )
+        )
+    )
+    return Outcome(*measured, stored, statuses)
 
 
 def _check_rcsgate_sends(deployment: Deployment) -> None:
@@ -84,34 +100,20 @@ def _check_rcsgate_sends(deployment: Deployment) -> None:
         raise deployment.server.fail(f"POST {PATH} answered no message: {message}")
 
 
-def _measure_bare(data_dir: Path, options: Options) -> Load:
-    tls = rcsgate_tls(data_dir)
+@contextlib.contextmanager
+def _bare_server(data_dir: Path, tls: Tls) -> Iterator[Server]:
+    """bare_app.py over rcsgate's own certificate, checked to answer as rcsgate does."""
     port = free_port()
     command = uvicorn_command("bench.bare_app:app", port, tls)
     with running("bare", command, port=port, tls=tls, log_dir=data_dir) as server:
-        response = httpx.post(server.base_url + BARE_PATH, json=SEND, verify=tls.client_context())
-        if expect(server, response, 200).json() != SEND:
-            raise server.fail(f"POST {BARE_PATH} did not echo the body: {response.text[:500]}")
-        return _load(server, BARE_PATH, options, {})
+        response = httpx.post(server.base_url + PATH, json=SEND, verify=tls.client_context())
+        answer = expect(server, response, 201).json()
+        if answer.get("recipient") != SEND["recipient"] or answer.get("status") != "Queued":
+            raise server.fail(f"POST {PATH} answered no message: {response.text[:500]}")
+        yield server
 
 
-def _load(server: Server, path: str, options: Options, headers: dict[str, str]) -> Load:
-    """A discarded warm-up, then the measured run; a server that died says why."""
-    url = server.base_url + path
-    try:
-        warmup = _wrk(url, options.warmup, options, headers) if options.warmup > 0 else None
-        return Load(warmup, _wrk(url, options.duration, options, headers))
-    except BenchError as error:
-        raise server.fail(str(error)) from error
-
-
-def _wrk(url: str, duration: int, options: Options, headers: dict[str, str]) -> WrkRun:
-    return run_wrk(
-        url, duration=duration, connections=options.connections, headers=headers, script=SCRIPT
-    )
-
-
-def _check_nothing_lost(load: Load, checked: int, stored: int, options: Options) -> None:
+def _check_nothing_lost(load: Measured, checked: int, stored: int, options: Options) -> None:
     """Every acknowledged send is stored; only requests cut off when wrk stopped may add."""
     acknowledged = load.acknowledged + checked
     cut_off = load.runs * options.connections
@@ -127,39 +129,29 @@ def _check_nothing_lost(load: Load, checked: int, stored: int, options: Options)
         )
 
 
-def _result(
-    rcsgate: Load, bare: Load, stored: int, options: Options, database: Database
-) -> BenchResult:
-    figure, baseline = rcsgate.measured, bare.measured
+def _result(outcome: Outcome, options: Options, database: Database) -> BenchResult:
+    rcsgate, bare = outcome.rcsgate, outcome.bare
+    measures = comparison(rcsgate, bare, target_ratio=TARGET_RATIO, postgres=True)
+    floor = Measure.absolute(
+        "throughput vs DESIGN.md floor",
+        "req/s",
+        rcsgate.requests_per_second,
+        TARGET_REQUESTS_PER_SECOND,
+        higher_is_better=True,
+    )
     return BenchResult(
         name="send_accept",
-        title=f"POST {PATH} (PostgreSQL, durable) vs a bare FastAPI JSON echo (POST {BARE_PATH})",
+        title=f"POST {PATH} (PostgreSQL, durable, accept only) vs bare FastAPI, same body class",
         figure_name="rcsgate",
         baseline_name="bare FastAPI",
-        setup=f"{options.describe()}; {database.describe()}",
-        measures=(
-            Measure(
-                "throughput",
-                "req/s",
-                figure.requests_per_second,
-                baseline.requests_per_second,
-                target=TARGET_RATIO,
-            ),
-            Measure.absolute(
-                "throughput vs DESIGN.md floor",
-                "req/s",
-                figure.requests_per_second,
-                TARGET_REQUESTS_PER_SECOND,
-                higher_is_better=True,
-            ),
-            _latency("latency p50", figure.latency_p50_us, baseline.latency_p50_us),
-            _latency("latency p99", figure.latency_p99_us, baseline.latency_p99_us),
-        ),
+        setup=f"{options.describe()}, alternating; {database.describe()}",
+        measures=(measures[0], floor, *measures[1:]),
         details={
-            "rcsgate_requests": int(figure.requests),
-            "bare_requests": int(baseline.requests),
+            **details(rcsgate, bare),
             "rcsgate_acknowledged_incl_warmup": rcsgate.acknowledged,
-            "messages_stored": stored,
+            "messages_stored": outcome.stored,
+            "messages_by_status": outcome.statuses,
+            "rcsgate_settings": " ".join(f"{k}={v}" for k, v in ACCEPT_ONLY.items()),
             "database": database.name,
             "duration_s": options.duration,
             "warmup_s": options.warmup,
@@ -168,8 +160,3 @@ def _result(
             "wrk_threads": WRK_THREADS,
         },
     )
-
-
-def _latency(label: str, rcsgate_us: float, bare_us: float) -> Measure:
-    """Closed-loop latency under full load: context for the throughput, with no target."""
-    return Measure(label, "ms", rcsgate_us / 1000, bare_us / 1000, higher_is_better=False)

@@ -7,14 +7,17 @@ anything behind it runs:
 3. a key used from an address outside its allow-list → 403;
 4. over the account's rate limit → 429 (the request has no effect; while Redis is down, over
    this process's share of it, see `kit.ratelimit`);
-5. a body over the size cap → 413, a body that is not JSON → 415, JSON nested deeper than
-   MAX_JSON_DEPTH → 400 (parsers recurse per level: a deep body would be a RecursionError).
+5. a NUL character in the path or a query parameter → 400 naming it (no text column holds one);
+6. a body over the size cap → 413, a body that is not JSON → 415, JSON nested deeper than
+   MAX_JSON_DEPTH → 400 (parsers recurse per level: a deep body would be a RecursionError),
+   a NUL in a string of the body → 400 naming its field.
 Every response that passed step 4 carries the RateLimit-* headers.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.datastructures import Headers
@@ -37,6 +40,7 @@ from rcsgate.errors import (
 from rcsgate.keys.service import Principal, authenticate, record_use, use_is_due
 from rcsgate.kit.asgi import client_of, replay_body
 from rcsgate.kit.crypto import token_hash
+from rcsgate.kit.json_text import nul_pointer
 from rcsgate.kit.nesting import nested_deeper_than
 from rcsgate.kit.net import address_in
 
@@ -72,6 +76,7 @@ class ApiGate:
                     f"Over {principal.rate_limit} requests per second for this account",
                     headers={**rate_headers, "Retry-After": str(decision.retry_after)},
                 )
+            _refuse_nul(scope)
             receive = await self._checked_body(scope, headers, receive, rate_headers)
         except RcsgateError as error:
             await problem_response(error)(scope, receive, send)
@@ -139,7 +144,27 @@ class ApiGate:
             raise ValidationFailed(
                 f"body: {message}", errors=[FieldError("", message)], headers=rate_headers
             )
+        nul = nul_pointer(body)
+        if nul is not None:
+            message = "must not contain a NUL character"
+            raise ValidationFailed(
+                f"{nul or 'body'}: {message}",
+                errors=[FieldError(nul, message)],
+                headers=rate_headers,
+            )
         return replay_body(body, receive)
+
+
+def _refuse_nul(scope: Scope) -> None:
+    """A NUL character in the path or a query parameter is refused by name: no text column
+    can hold one (PostgreSQL refuses it), so it could only ever fail later, as a 5xx."""
+    if "\x00" in scope["path"]:
+        raise ValidationFailed.field("path", "must not contain a NUL character")
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                raise ValidationFailed.field(name.replace("\x00", ""), "must not contain a NUL")
 
 
 def _under_api(path: str) -> bool:

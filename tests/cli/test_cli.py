@@ -149,7 +149,9 @@ CREATE = ("accounts", "create", "--name", "Acme", "--email", "ops@acme.example",
 
 async def can_log_in(context: AppContext, password: str) -> bool:
     async with context.sessionmaker.begin() as session:
-        found = await log_in(session, context.clock, email="ops@acme.example", password=password)
+        found = await log_in(
+            session, context.clock, context.passwords, email="ops@acme.example", password=password
+        )
     return found is not None
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from rcsgate.models import Agent
 from tests.conftest import Tenant
-from tests.fixtures.messaging import Sender, launched_sender
+from tests.fixtures.messaging import Sender, grant_sms_sender, launched_sender
 from tests.fixtures.platform import Platform, platform
 
 __all__ = ["platform"]
@@ -350,8 +350,9 @@ class TestBothWays:
         await platform.wait_for(message_id, "Delivered")
 
     async def test_an_sms_reply_joins_the_recipients_conversation(
-        self, platform: Platform, sender: Sender
+        self, platform: Platform, sender: Sender, tenant: Tenant
     ) -> None:
+        await grant_sms_sender(platform.context, tenant.account_id, "72345")
         fallback = {"sms": {**FALLBACK["sms"], "sender": "72345"}}
         sent = await send(platform, sender, "46700000002", fallback=fallback)
         await platform.run_jobs()

@@ -18,7 +18,7 @@ from rcsgate.context import AppContext
 from rcsgate.kit.clock import FakeClock
 from rcsgate.models import UnroutableInbound
 from tests.conftest import Tenant, TenantFactory
-from tests.fixtures.messaging import Sender, launched_sender
+from tests.fixtures.messaging import Sender, grant_sms_sender, launched_sender
 from tests.fixtures.platform import Platform, platform
 
 __all__ = ["platform"]
@@ -77,6 +77,9 @@ async def shops(
         headers={"Authorization": f"Bearer {other.token}"},
     )
     a_sender = await launched_sender(context, tenant.account_id)
+    for account_id in (tenant.account_id, other.account_id):
+        for sms_sender in ("72345", "72999"):
+            await grant_sms_sender(context, account_id, sms_sender)
     yield Shop(platform.api, a_sender), Shop(b_api, b_sender)
     await b_api.aclose()
 

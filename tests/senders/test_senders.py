@@ -8,10 +8,9 @@ from sqlalchemy import update
 
 from rcsgate.context import AppContext
 from rcsgate.models import Agent
-from rcsgate.senders.service import add_sender
 from tests.conftest import ClientFactory, Tenant, TenantFactory
 from tests.fixtures.ip1 import E6_CONVERSATION
-from tests.fixtures.messaging import Sender
+from tests.fixtures.messaging import Sender, grant_sms_sender
 from tests.fixtures.platform import Platform, platform
 from tests.test_gate import assert_problem
 
@@ -28,14 +27,6 @@ def token(tenant: Tenant) -> str:
 def with_sender(sender: str | None, **fallback: object) -> dict[str, object]:
     sms = {"content": "Din kod: 1234"} | ({"sender": sender} if sender else {})
     return {**E6_CONVERSATION, "fallback": {"sms": sms, **fallback}}
-
-
-async def grant(
-    context: AppContext, account_id: str, sender: str, *, verified: bool = True
-) -> None:
-    async with context.sessionmaker.begin() as session:
-        by = "ops" if verified else None
-        await add_sender(session, context.clock, account_id, sender, verified_by=by)
 
 
 async def set_agent_sender(context: AppContext, sender: str) -> None:
@@ -57,7 +48,7 @@ class TestConversations:
     async def test_a_verified_sender_is_accepted(
         self, api: httpx.AsyncClient, sender: Sender, context: AppContext, tenant: Tenant
     ) -> None:
-        await grant(context, tenant.account_id, "MinButik")
+        await grant_sms_sender(context, tenant.account_id, "MinButik")
         response = await api.post("/v3/conversations", json=with_sender("MinButik"))
         assert response.status_code == 201, response.text
 
@@ -69,20 +60,20 @@ class TestConversations:
         make_tenant: TenantFactory,
     ) -> None:
         other = await make_tenant(name="Bank")
-        await grant(context, other.account_id, "Bank")
+        await grant_sms_sender(context, other.account_id, "Bank")
         assert_refused(await api.post("/v3/conversations", json=with_sender("Bank")), SMS_SENDER)
 
     async def test_a_sender_added_but_not_verified_is_refused(
         self, api: httpx.AsyncClient, sender: Sender, context: AppContext, tenant: Tenant
     ) -> None:
-        await grant(context, tenant.account_id, "MinButik", verified=False)
+        await grant_sms_sender(context, tenant.account_id, "MinButik", verified=False)
         response = await api.post("/v3/conversations", json=with_sender("MinButik"))
         assert_refused(response, SMS_SENDER)
 
     async def test_a_number_matches_with_or_without_its_plus(
         self, api: httpx.AsyncClient, sender: Sender, context: AppContext, tenant: Tenant
     ) -> None:
-        await grant(context, tenant.account_id, "+46700123456")
+        await grant_sms_sender(context, tenant.account_id, "+46700123456")
         response = await api.post("/v3/conversations", json=with_sender("46700123456"))
         assert response.status_code == 201, response.text
 
@@ -130,7 +121,7 @@ class TestBundles:
         verified: bool,
     ) -> None:
         if verified:
-            await grant(context, tenant.account_id, "MinButik")
+            await grant_sms_sender(context, tenant.account_id, "MinButik")
         body = {
             "brand": sender.brand,
             "agent": sender.agent,
@@ -149,7 +140,7 @@ class TestSending:
     async def test_the_sms_goes_out_as_the_sender_checked_at_accept(
         self, platform: Platform, sender: Sender, context: AppContext, tenant: Tenant
     ) -> None:
-        await grant(context, tenant.account_id, "MinButik")
+        await grant_sms_sender(context, tenant.account_id, "MinButik")
         await set_agent_sender(context, "MinButik")
         body = with_sender(None) | {"recipient": "46700000002"}
         accepted = await platform.api.post("/v3/conversations", json=body)
