@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
 
 from rcsgate import __version__
 from rcsgate.accounts.endpoints import router as account_router
@@ -22,7 +23,7 @@ from rcsgate.capabilities.endpoints import router as capabilities_router
 from rcsgate.config import Settings
 from rcsgate.context import AppContext
 from rcsgate.conversations.endpoints import router as conversations_router
-from rcsgate.dispatch.callbacks import router as operator_callbacks
+from rcsgate.dispatch.callbacks import OperatorCallbacks
 from rcsgate.errors import Unauthorized
 from rcsgate.gate import ApiGate
 from rcsgate.idempotency import Idempotency
@@ -60,6 +61,14 @@ def api_router() -> APIRouter:
 Hook = Callable[[AppContext], AbstractAsyncContextManager[object]]
 
 
+class RcsgateApp(FastAPI):
+    """FastAPI with the operator callbacks in front of its whole stack, FastAPI's own layers
+    (error, telemetry and body-limit wrappers) included: see `dispatch.callbacks`."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return OperatorCallbacks(super().build_middleware_stack(), self.state.context)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -80,7 +89,7 @@ def create_app(
         if context is None:
             await app_context.aclose()
 
-    app = FastAPI(
+    app = RcsgateApp(
         title="rcsgate",
         version=__version__,
         description=DESCRIPTION,
@@ -88,10 +97,12 @@ def create_app(
         docs_url="/v3/docs",
         redoc_url=None,
         lifespan=lifespan,
+        # No OpenTelemetry here (metrics are Prometheus'): without this FastAPI asks the
+        # environment for a tracer provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.context = app_context
     app.include_router(api_router())
-    app.include_router(operator_callbacks)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     if settings.metrics_token:
         app.add_route("/metrics", scrape_with(settings.metrics_token), include_in_schema=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -81,7 +82,11 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_json: bool = True
-    workers: int = Field(default=1, ge=1)
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="Server processes; `auto`: one per core (os.cpu_count())",
+    )
     process_count: int | None = Field(
         default=None,
         ge=1,
@@ -178,6 +183,13 @@ class Settings(BaseSettings):
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _auto_workers(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return os.cpu_count() or 1
         return value
 
     @field_validator("trusted_proxies")

@@ -9,6 +9,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rcsgate.connectors.maap import SIGNATURE_HEADER, MaapConnector, sign
 from rcsgate.connectors.rbm import RbmConnector, TokenSource, push_body
@@ -127,5 +130,48 @@ class TestSignatures:
 
     async def test_an_unknown_operator_is_not_found(self, operator: httpx.AsyncClient) -> None:
         response = await operator.post("/operators/nobody/callback", content=b"{}")
+
+        assert_problem(response, 404, "not-found")
+
+
+class Probe:
+    """A middleware at the bottom of the app's stack, noting the paths that reach it."""
+
+    def __init__(self, app: ASGIApp, seen: list[str]) -> None:
+        self.app, self.seen = app, seen
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.seen.append(scope["path"])
+        await self.app(scope, receive, send)
+
+
+class TestRouting:
+    async def test_a_callback_skips_the_v3_stack(
+        self, app: FastAPI, operator: httpx.AsyncClient
+    ) -> None:
+        """Key gate, idempotency, FastAPI's routing: each callback paid for them all."""
+        seen: list[str] = []
+        app.user_middleware.append(Middleware(Probe, seen=seen))
+        body = b'{"event": "alias"}'
+
+        callback = await operator.post(
+            "/operators/maap/callback", content=body, headers={SIGNATURE_HEADER: sign(SECRET, body)}
+        )
+        health = await operator.get("/healthz")
+
+        assert (callback.status_code, callback.json()) == (200, {"received": 0})
+        assert health.status_code == 200
+        assert seen == ["/healthz"]
+
+    async def test_another_method_is_not_allowed(self, operator: httpx.AsyncClient) -> None:
+        response = await operator.get("/operators/rbm/callback")
+
+        assert_problem(response, 405, "method-not-allowed")
+        assert response.headers["allow"] == "POST"
+
+    @pytest.mark.parametrize("path", ["/operators/rbm/other", "/operators//callback"])
+    async def test_another_path_is_not_found(self, operator: httpx.AsyncClient, path: str) -> None:
+        response = await operator.post(path, content=b"{}")
 
         assert_problem(response, 404, "not-found")

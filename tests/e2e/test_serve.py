@@ -30,6 +30,15 @@ def free_port() -> int:
 @contextmanager
 def serving(data_dir: Path, *flags: str) -> Iterator[tuple[int, list[str]]]:
     """Starts the server, yields (port, output lines) once /healthz answers, then stops it."""
+    with serving_process(data_dir, *flags) as (_process, port, lines):
+        yield port, lines
+
+
+@contextmanager
+def serving_process(
+    data_dir: Path, *flags: str
+) -> Iterator[tuple[subprocess.Popen[bytes], int, list[str]]]:
+    """`serving`, with the server's process."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RCSGATE_")}
     env["RCSGATE_LOG_LEVEL"] = "WARNING"
@@ -54,7 +63,7 @@ def serving(data_dir: Path, *flags: str) -> Iterator[tuple[int, list[str]]]:
         )
     try:
         _wait_healthy(process, port, "http" if "--insecure-http" in flags else "https", log_path)
-        yield port, log_path.read_text().splitlines()
+        yield process, port, log_path.read_text().splitlines()
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -188,4 +197,44 @@ def test_an_operator_without_its_callback_secret_does_not_start(
     output = finished.stdout + finished.stderr
     assert finished.returncode == 1, output
     assert needed in output
+    assert "Traceback" not in output
+
+
+def _workers_of(pid: int) -> list[int]:
+    """uvicorn's worker processes under `pid`: its children started by multiprocessing."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        if parent == pid and b"spawn_main" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_workers_auto_serves_with_one_process_per_core(tmp_path: Path) -> None:
+    with serving_process(tmp_path, "--no-simulator", "--workers", "auto") as (server, port, _):
+        health = httpx.get(f"https://127.0.0.1:{port}/healthz", verify=False)  # noqa: S501
+        workers = _workers_of(server.pid)
+
+    assert health.status_code == 200
+    assert len(workers) == os.cpu_count()
+
+
+@pytest.mark.parametrize("workers", ["0", "many"])
+def test_workers_must_be_a_number_or_auto(tmp_path: Path, workers: str) -> None:
+    command = ["serve", "--workers", workers, "--data-dir", str(tmp_path)]
+    finished = subprocess.run(
+        [sys.executable, "-m", "rcsgate", *command],
+        capture_output=True,
+        text=True,
+        timeout=START_DEADLINE_S,
+        check=False,
+    )
+
+    output = finished.stdout + finished.stderr
+    assert finished.returncode == 2, output
+    assert "--workers" in output
     assert "Traceback" not in output

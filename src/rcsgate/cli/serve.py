@@ -43,6 +43,13 @@ def simulator_in_process(settings: Settings) -> bool:
     return settings.simulator and settings.workers == 1
 
 
+def _workers(value: str | None) -> str | None:
+    """A number of processes, or `auto` (Settings makes it os.cpu_count())."""
+    if value is None or value == "auto" or (value.isdigit() and int(value) >= 1):
+        return value
+    raise typer.BadParameter(f"{value!r}: give a number of processes (1 or more) or auto")
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
@@ -51,7 +58,13 @@ def serve(
     ] = None,
     database_url: Annotated[str | None, typer.Option(help="SQLAlchemy async URL.")] = None,
     redis_url: Annotated[str | None, typer.Option(help="Redis for shared rate limits.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Server processes.")] = None,
+    workers: Annotated[
+        str | None,
+        typer.Option(
+            help="Server processes: a number, or `auto` for one per core.",
+            callback=_workers,
+        ),
+    ] = None,
     tls_cert: Annotated[
         Path | None, typer.Option(help="PEM certificate (else self-signed).")
     ] = None,

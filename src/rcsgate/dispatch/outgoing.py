@@ -8,9 +8,9 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.content import MessageContent, fill
@@ -20,6 +20,10 @@ from rcsgate.dispatch.sms_replies import SmsSent, remember
 from rcsgate.kit.clock import Clock
 from rcsgate.messages.state import MESSAGES, Step, record_if_moved, record_steps
 from rcsgate.models import Agent, AgentOperator, Bundle, Job, Message, MessageRef
+
+# Tables, not ORM classes, for the batch inserts: an ORM bulk insert builds a state per row.
+JOBS = cast(Table, Job.__table__)
+MESSAGE_REFS = cast(Table, MessageRef.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,7 @@ async def load_outgoing(
                 Bundle.content,
                 Agent.sms_sender,
                 Message.sms_submit_attempted_at,
+                Message.bundle_id,
             )
             .join(Agent, Agent.id == Message.agent_id)
             .outerjoin(Bundle, Bundle.id == Message.bundle_id)
@@ -72,6 +77,7 @@ async def load_outgoing(
         )
     ).all()
     launched = await launched_operators(session, {row[1] for row in rows}, operator_order)
+    bundles: dict[str, MessageContent] = {}
     return {
         row[0]: Outgoing(
             id=row[0],
@@ -81,7 +87,7 @@ async def load_outgoing(
             channel=row[4],
             operator=row[5],
             expires_at=row[6],
-            content=_content(row[7] or row[9], row[8]),
+            content=_content(row[7], row[8], row[12], row[9], bundles),
             sms_sender=row[10],
             launched=launched.get(row[1], ()),
             sms_submit_attempted_at=row[11],
@@ -90,8 +96,21 @@ async def load_outgoing(
     }
 
 
-def _content(stored: dict[str, Any], variables: dict[str, Any] | None) -> MessageContent:
-    content = MessageContent.model_validate(stored)
+def _content(
+    own: dict[str, Any] | None,
+    variables: dict[str, Any] | None,
+    bundle_id: str | None,
+    bundle_content: dict[str, Any] | None,
+    bundles: dict[str, MessageContent],
+) -> MessageContent:
+    """A message's content, filled for its recipient. A bundle's messages store none of their
+    own: the bundle's is validated once per batch (`bundles`, by bundle id) and shared."""
+    if own or bundle_id is None:
+        content = MessageContent.model_validate(own or bundle_content)
+    elif bundle_id in bundles:
+        content = bundles[bundle_id]
+    else:
+        content = bundles[bundle_id] = MessageContent.model_validate(bundle_content)
     return fill(content, variables) if variables else content
 
 
@@ -152,9 +171,9 @@ class Effects:
             if await record_if_moved(session, step):
                 jobs += follow_ups
         if jobs:
-            await session.execute(insert(Job), [job_row(clock, *job) for job in jobs])
+            await session.execute(insert(JOBS), [job_row(clock, *job) for job in jobs])
         if self.refs:
-            await session.execute(insert(MessageRef), self.refs)
+            await session.execute(insert(MESSAGE_REFS), self.refs)
         if self.segments:
             await session.execute(
                 update(MESSAGES)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import Sequence
 
 from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope
@@ -23,16 +23,22 @@ async def read_all(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-async def read_capped(chunks: AsyncIterable[bytes], cap: int) -> bytes | None:
+async def receive_capped(receive: Receive, cap: int) -> bytes | None:
     """The whole body, or None as soon as it passes `cap` bytes: the rest is never read, so
     an oversized body costs at most `cap` bytes of memory whatever its length."""
     parts: list[bytes] = []
     size = 0
-    async for chunk in chunks:
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > cap:
             return None
         parts.append(chunk)
+        if not message.get("more_body", False):
+            break
     return b"".join(parts)
 
 

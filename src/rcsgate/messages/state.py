@@ -32,6 +32,7 @@ FINAL = frozenset({"Read", "Failed", "Expired", "Revoked", "RevokeFailed", "Canc
 ENDINGS_BEFORE_DELIVERY = frozenset({"Failed", "Expired", "Revoked"})
 OUTBOUND = frozenset(RANK) | FINAL
 MESSAGES = cast(Table, Message.__table__)
+MESSAGE_EVENTS = cast(Table, MessageEvent.__table__)
 
 
 def advances(current: str, new: str, *, new_attempt: bool = False) -> bool:
@@ -155,8 +156,9 @@ def _values(step: Step) -> dict[str, object]:
 
 
 async def _journal(session: AsyncSession, steps: Sequence[Step]) -> None:
+    # The table, not the ORM class: an ORM bulk insert builds a mapper state per row.
     await session.execute(
-        insert(MessageEvent),
+        insert(MESSAGE_EVENTS),
         [
             {
                 "id": new_id(),
