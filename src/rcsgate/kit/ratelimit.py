@@ -7,10 +7,10 @@ the limit divided by `processes` (RCSGATE_PROCESS_COUNT, the server processes be
 same Redis), at least one. The whole still stays within the limit, and nothing is refused
 or failed because Redis is down.
 
-A request's hit on the shared window is one Redis round trip: `HIT_SCRIPT` counts the hit
-(unless the window is full) and reads the window's count and oldest entry in the same step,
-on the same list the `limits` library keeps (its key and layout), where the library would
-take two scripts.
+A request's hit on the shared window costs at most one Redis round trip, shared by the hits
+made at the same moment: `HIT_SCRIPT` counts each hit (unless its window is full) and reads
+the window's count and oldest entry in the same step, on the same list the `limits` library
+keeps (its key and layout), where the library would take two scripts per hit.
 """
 
 from __future__ import annotations
@@ -26,41 +26,48 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from rcsgate.kit.batching import Batcher
 from rcsgate.kit.clock import Clock, SystemClock
 from rcsgate.kit.outage import RedisOutage, redis_pool
 
 T = TypeVar("T")
 
-# KEYS[1]: the window, a list of hit times (seconds), newest first, as `limits` keeps it.
-# ARGV: now, limit, expiry (seconds). Counts the hit unless `limit` hits fall within the
-# last `expiry` seconds; answers {counted (0/1), hits in the window, the oldest one's time}.
+# KEYS: windows, each a list of hit times (seconds), newest first, as `limits` keeps them;
+# a window may come more than once (hits counted in order). ARGV: now, then a limit and an
+# expiry (seconds) per window. Each hit is counted unless `limit` hits fall within the last
+# `expiry` seconds; answers {counted (0/1), hits in the window, the oldest one's time} per hit.
 HIT_SCRIPT = """
 local now = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local expiry = tonumber(ARGV[3])
-local since = now - expiry
-local counted = 0
-local last = redis.call('lindex', KEYS[1], limit - 1)
-if not (last and tonumber(last) >= since) then
-    redis.call('lpush', KEYS[1], ARGV[1])
-    redis.call('ltrim', KEYS[1], 0, limit - 1)
-    redis.call('expire', KEYS[1], expiry)
-    counted = 1
-end
-local low, high, oldest = 0, redis.call('llen', KEYS[1]) - 1, -1
-while low <= high do
-    local mid = math.floor((low + high) / 2)
-    if tonumber(redis.call('lindex', KEYS[1], mid)) >= since then
-        oldest, low = mid, mid + 1
-    else
-        high = mid - 1
+local answers = {}
+for i, window in ipairs(KEYS) do
+    local limit = tonumber(ARGV[2 * i])
+    local expiry = tonumber(ARGV[2 * i + 1])
+    local since = now - expiry
+    local counted = 0
+    local last = redis.call('lindex', window, limit - 1)
+    if not (last and tonumber(last) >= since) then
+        redis.call('lpush', window, ARGV[1])
+        redis.call('ltrim', window, 0, limit - 1)
+        redis.call('expire', window, expiry)
+        counted = 1
     end
+    local low, high, oldest = 0, redis.call('llen', window) - 1, -1
+    while low <= high do
+        local mid = math.floor((low + high) / 2)
+        if tonumber(redis.call('lindex', window, mid)) >= since then
+            oldest, low = mid, mid + 1
+        else
+            high = mid - 1
+        end
+    end
+    answers[#answers + 1] = counted
+    answers[#answers + 1] = oldest + 1
+    answers[#answers + 1] = oldest < 0 and ARGV[1] or redis.call('lindex', window, oldest)
 end
-if oldest < 0 then
-    return {counted, 0, ARGV[1]}
-end
-return {counted, oldest + 1, redis.call('lindex', KEYS[1], oldest)}
+return answers
 """
+# Hits sent to Redis together at most (one script call).
+MAX_HITS_AT_ONCE = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,25 +171,37 @@ class RateLimiter:
 
 
 class _SharedWindow:
-    """The moving windows in Redis, hit by `HIT_SCRIPT` (one round trip a hit)."""
+    """The moving windows in Redis. Hits made together (the requests of one moment) go in
+    one call of `HIT_SCRIPT`: one round trip for all of them. A failed call fails each of its
+    hits (not retried: it may have counted them), which then count in-process."""
 
     def __init__(self, redis: Redis, namespace: str) -> None:
         self._namespace = namespace
         self._script = redis.register_script(HIT_SCRIPT)
+        self._hits: Batcher[tuple[RateLimitItemPerSecond, str], Decision] = Batcher(
+            self._hit_all, MAX_HITS_AT_ONCE, one_by_one=False
+        )
 
     async def hit(self, item: RateLimitItemPerSecond, key: str) -> Decision:
+        return await self._hits.submit((item, key))
+
+    async def _hit_all(self, hits: list[tuple[RateLimitItemPerSecond, str]]) -> list[Decision]:
         now = time.time()
-        expiry = item.get_expiry()
-        window = f"{self._namespace}:{item.key_for(key)}"  # as `limits` names it
-        counted, hits, oldest = await self._script(
-            keys=[window], args=[repr(now), item.amount, expiry]
-        )
-        return Decision(
-            allowed=bool(counted),
-            limit=item.amount,
-            remaining=max(0, item.amount - int(hits)),
-            reset_after=max(0.0, float(oldest) + expiry - now),
-        )
+        # Named as `limits` names them: `attempt` and `forget` use the same windows.
+        windows = [f"{self._namespace}:{item.key_for(key)}" for item, key in hits]
+        args: list[str | int] = [repr(now)]
+        for item, _key in hits:
+            args += [item.amount, item.get_expiry()]
+        answers = await self._script(keys=windows, args=args)
+        return [
+            Decision(
+                allowed=bool(answers[3 * n]),
+                limit=item.amount,
+                remaining=max(0, item.amount - int(answers[3 * n + 1])),
+                reset_after=max(0.0, float(answers[3 * n + 2]) + item.get_expiry() - now),
+            )
+            for n, (item, _key) in enumerate(hits)
+        ]
 
 
 def _redis_storage(redis_url: str, namespace: str, pool: BlockingConnectionPool) -> Storage:
