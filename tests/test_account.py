@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from sqlalchemy import update
 
@@ -55,6 +57,19 @@ class TestGetAccountFromMemory:
         assert (await api.get("/v3/account")).json()["name"] == "Tenant"
         clock.advance(context.settings.account_cache_seconds)
         assert (await api.get("/v3/account")).json()["name"] == "Renamed"
+
+    async def test_requests_missing_an_expired_entry_together_read_it_once(
+        self, api: httpx.AsyncClient, context: AppContext, clock: FakeClock
+    ) -> None:
+        await api.get("/v3/account")
+        clock.advance(context.settings.account_cache_seconds)
+
+        with statements_run(context.engine) as statements:
+            responses = await asyncio.gather(*(api.get("/v3/account") for _ in range(8)))
+
+        assert [r.status_code for r in responses] == [200] * 8
+        reads = [s for s in statements if "FROM accounts" in s and "api_keys" not in s]
+        assert len(reads) == 1
 
     async def test_a_change_in_this_process_shows_at_once(
         self, api: httpx.AsyncClient, context: AppContext, tenant: Tenant

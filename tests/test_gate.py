@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from rcsgate.keys.service import revoke_key
 from rcsgate.kit.clock import FakeClock
 from rcsgate.models import ApiKey
 from tests.conftest import ClientFactory, Tenant, TenantFactory
+from tests.fixtures.database import statements_run
 
 TRUSTED_PROXY = "10.9.0.5"  # inside settings.trusted_proxies (10.9.0.0/16)
 
@@ -63,6 +65,20 @@ class TestAuthentication:
         clock.advance(context.settings.key_cache_seconds)
 
         assert_problem(await api.get("/v3/account"), 401, "unauthorized")
+
+    async def test_requests_missing_an_expired_key_entry_together_look_it_up_once(
+        self, client_for: ClientFactory, tenant: Tenant, context: AppContext, clock: FakeClock
+    ) -> None:
+        api = client_for(token=tenant.token)
+        assert (await api.get("/v3/account")).status_code == 200
+        clock.advance(context.settings.key_cache_seconds)
+
+        with statements_run(context.engine) as statements:
+            responses = await asyncio.gather(*(api.get("/v3/account") for _ in range(8)))
+
+        assert [r.status_code for r in responses] == [200] * 8
+        lookups = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+        assert len([s for s in lookups if "api_keys" in s]) == 1
 
     async def test_key_revoked_in_this_process_stops_at_once(
         self, client_for: ClientFactory, tenant: Tenant, context: AppContext

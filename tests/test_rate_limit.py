@@ -102,6 +102,17 @@ async def test_a_limited_request_has_no_effect(
 
 
 @pytest.mark.skipif(redis_url() is None, reason="needs RCSGATE_TEST_REDIS_URL")
+async def test_hits_made_together_count_in_order_in_one_window() -> None:
+    limiter = RateLimiter(redis_url(), namespace=f"test-{uuid.uuid4().hex}")
+
+    decisions = await asyncio.gather(*(limiter.hit("account", LIMIT) for _ in range(LIMIT + 3)))
+
+    assert [d.allowed for d in decisions] == [True] * LIMIT + [False] * 3
+    assert [d.remaining for d in decisions] == [*range(LIMIT - 1, -1, -1), 0, 0, 0]
+    assert all(0 < d.reset_after <= 1 for d in decisions)
+
+
+@pytest.mark.skipif(redis_url() is None, reason="needs RCSGATE_TEST_REDIS_URL")
 async def test_two_app_instances_sharing_redis_hold_one_limit(
     settings: Settings, context: AppContext, make_tenant: TenantFactory
 ) -> None:

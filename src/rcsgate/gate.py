@@ -115,16 +115,14 @@ class ApiGate:
         return principal
 
     async def _principal(self, hashed: str) -> tuple[Principal | None, bool]:
-        """The key's principal, and whether it was read from the database just now."""
-        cache = self.context.key_cache
-        principal = cache.get(hashed)
-        if principal is not None:
-            return principal, False
-        async with self.context.sessionmaker() as session:
-            principal = await authenticate(session, hashed)
-        if principal is not None:
-            cache.put(hashed, principal)
-        return principal, True
+        """The key's principal, and whether this request read it from the database. When a
+        key's entry expires, the requests that miss it together share one lookup."""
+
+        async def lookup() -> Principal | None:
+            async with self.context.sessionmaker() as session:
+                return await authenticate(session, hashed)
+
+        return await self.context.key_cache.get_or_load(hashed, lookup)
 
     async def _checked_body(
         self, scope: Scope, headers: Headers, receive: Receive, rate_headers: dict[str, str]

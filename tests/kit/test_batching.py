@@ -77,3 +77,17 @@ async def test_each_caller_gets_its_own_result() -> None:
     results = await asyncio.gather(*(batcher.submit(n) for n in range(5)))
     assert results == [0, 2, 4, 6, 8]
     assert calls == [[0, 1, 2, 3, 4]]
+
+
+async def test_a_batch_that_must_not_repeat_fails_all_its_callers_once() -> None:
+    calls: list[list[int]] = []
+
+    async def run(items: list[int]) -> list[int]:
+        calls.append(items)
+        raise ConnectionError("gone")
+
+    batcher: Batcher[int, int] = Batcher(run, one_by_one=False)
+    results = await asyncio.gather(*(batcher.submit(i) for i in range(3)), return_exceptions=True)
+
+    assert all(isinstance(result, ConnectionError) for result in results)
+    assert calls == [[0, 1, 2]]

@@ -123,15 +123,16 @@ async def account_summary(
 
     The hot read opens no session at all while the entry lives; `forget_account` drops it
     when a change goes through this process, another process's change shows within the TTL.
+    Requests that miss the entry together share one read.
     """
-    row = cache.get(account_id)
-    if row is not None:
-        return row
-    async with sessionmaker() as session:
-        row = await AccountRepository(session).summary(account_id)
+
+    async def read() -> AccountSummary | None:
+        async with sessionmaker() as session:
+            return await AccountRepository(session).summary(account_id)
+
+    row, _read_here = await cache.get_or_load(account_id, read)
     if row is None:
         raise NotFound(f"No account {account_id}")
-    cache.put(account_id, row)
     return row
 
 

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Select, select, tuple_, update
+from sqlalchemy import Select, Table, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rcsgate.models import Conversation, Message
+
+CONVERSATIONS = cast(Table, Conversation.__table__)
 
 
 class ConversationRepository:
@@ -53,16 +56,19 @@ class ConversationRepository:
         return list(result.scalars())
 
     async def close_open_pairs(self, pairs: list[tuple[str, str]], at: datetime) -> list[str]:
-        """`close_open` for many (agent id, recipient) pairs in one statement."""
+        """`close_open` for many (agent id, recipient) pairs in one statement. On the
+        table (Core), not the entity: the ORM's bulk-update setup for every batch of the
+        accept path's group commit cost more than the statement, and no object in the
+        session holds these rows."""
+        table = CONVERSATIONS
         result = await self.session.execute(
-            update(Conversation)
+            update(table)
             .where(
-                tuple_(Conversation.agent_id, Conversation.recipient).in_(pairs),
-                Conversation.status == "Open",
+                tuple_(table.c.agent_id, table.c.recipient).in_(pairs),
+                table.c.status == "Open",
             )
             .values(status="Closed", closed_at=at)
-            .returning(Conversation.id)
-            .execution_options(synchronize_session=False)
+            .returning(table.c.id)
         )
         return list(result.scalars())
 

@@ -119,7 +119,7 @@ async def _prepare_start(
         conversation_id=conversation["id"],
     )
     job = job_row(clock, "send_message", {"messageId": message["id"]})
-    read = messages.new_read(Message(**message), sender)
+    read = messages.new_read(Message(**message), sender, None if variables else data)
     return NewConversation(conversation, message, job), read
 
 
@@ -195,7 +195,7 @@ async def _send(
     conversation.message_count += 1
     conversation.last_activity_at = now
     await session.flush()  # one flush: the conversation (if new), the message and its job
-    return messages.new_read(message, sender)
+    return messages.new_read(message, sender, None if variables else data)
 
 
 async def _find(session: AsyncSession, account_id: str, conversation_id: str) -> Conversation:

@@ -9,6 +9,8 @@ of bad tokens cannot fill memory.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from rcsgate.keys.service import Principal
 from rcsgate.kit.cache import LocalCache
 from rcsgate.kit.clock import Clock
@@ -24,6 +26,13 @@ class KeyCache:
 
     def get(self, token_hash: str) -> Principal | None:
         return self._entries.get(token_hash)
+
+    async def get_or_load(
+        self, token_hash: str, load: Callable[[], Awaitable[Principal | None]]
+    ) -> tuple[Principal | None, bool]:
+        """The cached principal, else `load()`'s, shared by concurrent misses; and whether
+        this caller's `load` ran (`LocalCache.get_or_load`)."""
+        return await self._entries.get_or_load(token_hash, load)
 
     def put(self, token_hash: str, principal: Principal) -> None:
         self._entries.put(token_hash, principal)

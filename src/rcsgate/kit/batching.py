@@ -24,10 +24,17 @@ R = TypeVar("R")
 
 class Batcher(Generic[T, R]):
     def __init__(
-        self, run: Callable[[list[T]], Awaitable[Sequence[R]]], max_items: int = 500
+        self,
+        run: Callable[[list[T]], Awaitable[Sequence[R]]],
+        max_items: int = 500,
+        *,
+        one_by_one: bool = True,
     ) -> None:
+        """`one_by_one=False`: a failed batch fails each of its callers with its error, not
+        retried (for a `run` that must not be repeated, or whose failure is everyone's)."""
         self._run = run
         self._max = max_items
+        self._one_by_one_on_failure = one_by_one
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._runner: asyncio.Task[None] | None = None
 
@@ -44,8 +51,13 @@ class Batcher(Generic[T, R]):
             batch, self._waiting = self._waiting[: self._max], self._waiting[self._max :]
             try:
                 results = await self._run([item for item, _ in batch])
-            except Exception:
-                await self._one_by_one(batch)
+            except Exception as error:
+                if self._one_by_one_on_failure:
+                    await self._one_by_one(batch)
+                else:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
                 continue
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():

@@ -9,14 +9,17 @@ is left to expire.
 `LocalCache`: Python values in this process only, for what the hot path reads on every request
 (keys, senders, accounts); a change made in this process forgets the entries it touches at
 once, a change made in another process is seen when the entry's lifetime ends, so the lifetime
-bounds how stale another process can be.
+bounds how stale another process can be. Misses of one key at the same time share one load
+(`get_or_load`): when a hot entry expires, the requests that find it gone do not all read
+the database at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -115,10 +118,35 @@ class LocalCache(Generic[K, V]):
         self._ttl = timedelta(seconds=ttl_seconds)
         self._max = max_entries
         self._entries: OrderedDict[K, tuple[V, datetime]] = OrderedDict()
+        self._loading: dict[K, asyncio.Task[V | None]] = {}
 
     @property
     def enabled(self) -> bool:
         return self._ttl > timedelta(0)
+
+    async def get_or_load(
+        self, key: K, load: Callable[[], Awaitable[V | None]]
+    ) -> tuple[V | None, bool]:
+        """The entry, else what `load()` finds (kept unless None); and whether this caller's
+        own `load` ran. Callers that miss while a load of `key` runs wait for its result
+        instead of loading again (their `load` does not run)."""
+        value = self.get(key)
+        if value is not None:
+            return value, False
+        running = self._loading.get(key)
+        if running is not None:
+            return await asyncio.shield(running), False
+        task = asyncio.ensure_future(self._load(key, load))
+        self._loading[key] = task
+        task.add_done_callback(lambda _task: self._loading.pop(key, None))
+        # Shielded: a caller that goes away does not cancel the load the others wait for.
+        return await asyncio.shield(task), True
+
+    async def _load(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
+        value = await load()
+        if value is not None:
+            self.put(key, value)
+        return value
 
     def get(self, key: K) -> V | None:
         entry = self._entries.get(key)

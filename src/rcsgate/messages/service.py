@@ -183,14 +183,19 @@ def pricing(context: AppContext, principal: Principal) -> Pricing:
     return Pricing(context.settings.message_price, principal.currency)
 
 
-def new_read(message: Message, sender: Sender) -> MessageRead:
-    """A message just created, as the API shows it: no query needed."""
+def new_read(
+    message: Message, sender: Sender, validated: MessageContent | None = None
+) -> MessageRead:
+    """A message just created, as the API shows it: no query needed. `validated`: the
+    request's content when the message's stored content is that same content (no
+    placeholder was filled), which then is not validated a second time."""
     return message_read(
         message,
         sender.brand_name,
         sender.agent_name,
         message.content or {},
         journey(message, []),
+        validated=validated,
     )
 
 
@@ -271,8 +276,12 @@ def message_read(
     agent: str,
     content: Mapping[str, Any],
     events: list[EventRead] | None = None,
+    *,
+    validated: MessageContent | None = None,
 ) -> MessageRead:
-    model = MessageContent.model_validate(content) if content else None
+    model = validated
+    if model is None and content:
+        model = MessageContent.model_validate(content)
     return MessageRead(
         id=message.id,
         conversation_id=message.conversation_id,
