@@ -125,8 +125,10 @@ class TestMessageJobs:
     async def test_send_message_submits_once(
         self, hooked: Platform, sender: Sender, run: Run
     ) -> None:
+        hooked.simulator.network.hold()  # receipts only once the Sent step is written
         message_id = await send(hooked, sender, "46700000001")
         await run(hooked.dispatch.relay)
+        hooked.simulator.network.release()
         await hooked.wait_for(message_id, "Read")
         assert hooked.simulator.rbm.submits[message_id] == 1
         assert await hooked.journey(message_id) == [
@@ -140,8 +142,10 @@ class TestMessageJobs:
     async def test_send_message_without_rcs_sends_one_sms(
         self, hooked: Platform, sender: Sender, run: Run
     ) -> None:
+        hooked.simulator.network.hold()  # receipts only once the Sent step is written
         message_id = await send(hooked, sender, "46700000002", fallback=FALLBACK)
         await run(hooked.dispatch.relay)
+        hooked.simulator.network.release()
         await hooked.wait_for(message_id, "Delivered")
         assert len(hooked.simulator.smsc.submitted) == 1
         assert await hooked.journey(message_id) == [

@@ -34,10 +34,12 @@ async def test_a_read_message_reports_each_status_in_order(
         "recipient": "46700000001",
         "content": "Hej!",
     }
+    platform.simulator.network.hold()  # receipts only once the Sent step is written
     response = await platform.api.post("/v3/conversations", json=body)
     assert response.status_code == 201, response.text
     message_id = response.json()["id"]
     await platform.run_jobs()
+    platform.simulator.network.release()
     await platform.wait_for(message_id, "Read")
 
     await webhook_sender.run_until_idle()

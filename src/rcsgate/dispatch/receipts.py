@@ -37,7 +37,7 @@ from rcsgate.kit.batching import GroupCommit
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.db import insert_ignoring_conflicts
 from rcsgate.kit.ids import new_id
-from rcsgate.messages.state import Step, advances, record_steps
+from rcsgate.messages.state import Step, advances, record_locked
 from rcsgate.models import (
     Account,
     Agent,
@@ -125,7 +125,8 @@ async def apply_statuses(session: AsyncSession, events: Sequence[InboundEvent]) 
     message already has (operators deliver callbacks at least once) is dropped rather than
     written into the journey again."""
     targets, foreign = await _receipt_targets(session, events)
-    current = {message_id: status for message_id, _, status in targets.values()}
+    read = {message_id: status for message_id, _, status in targets.values()}
+    current = dict(read)
     steps: list[Step] = []
     for event in events:
         target = targets.get((event.operator, event.ref))
@@ -141,7 +142,7 @@ async def apply_statuses(session: AsyncSession, events: Sequence[InboundEvent]) 
         steps.append(
             Step(message_id, event.status.value, channel, event.at, event.operator, reason)
         )
-    await record_steps(session, steps)
+    await record_locked(session, read, steps)
     for operator, ref in foreign:
         log.warning("operator.receipt_foreign", operator=operator, message=ref)
     settled = targets.keys() | foreign
@@ -165,14 +166,8 @@ async def _receipt_targets(
     refs = sorted({event.ref for event in events if event.ref is not None})
     if not refs:
         return {}, set()
-    by_ref = (
-        await session.execute(
-            select(MessageRef.operator, MessageRef.ref, MessageRef.message_id).where(
-                MessageRef.ref.in_(refs)
-            )
-        )
-    ).all()
-    ids = sorted({*refs, *(row.message_id for row in by_ref)})
+    by_ref = await _by_operator_ref(session, events)
+    ids = sorted({*refs, *(message_id for _, _, message_id in by_ref)})
     found = {
         message_id: (status, operator, agent_id)
         for message_id, status, operator, agent_id in await session.execute(
@@ -203,6 +198,24 @@ async def _receipt_targets(
         else:
             foreign.add(key)
     return targets, foreign
+
+
+async def _by_operator_ref(
+    session: AsyncSession, events: Sequence[InboundEvent]
+) -> list[tuple[str, str, str]]:
+    """(operator, ref, message id) of the receipts that may name an SMSC's id. Only the SMS
+    operator's receipts do, and an SMSC names no agent; an RCS operator's receipt names the
+    agent and our own message id, so a batch of those needs no look-up (one that names none
+    is looked up all the same: it then simply finds nothing)."""
+    refs = sorted({e.ref for e in events if e.ref is not None and e.agent is None})
+    if not refs:
+        return []
+    found = await session.execute(
+        select(MessageRef.operator, MessageRef.ref, MessageRef.message_id).where(
+            MessageRef.ref.in_(refs)
+        )
+    )
+    return [(operator, ref, message_id) for operator, ref, message_id in found]
 
 
 async def _launched_at(session: AsyncSession, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:

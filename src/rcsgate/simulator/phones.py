@@ -82,6 +82,18 @@ class PhoneNetwork:
 
     delay_scale: float = 1.0
     _deliveries: dict[str, _Delivery] = field(default_factory=dict)
+    _reachable: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._reachable.set()
+
+    def hold(self) -> None:
+        """Phones out of coverage: what operators accept waits for `release` (a test that
+        needs the operator's answer recorded before any receipt arrives)."""
+        self._reachable.clear()
+
+    def release(self) -> None:
+        self._reachable.set()
 
     def deliver(
         self,
@@ -143,6 +155,7 @@ class PhoneNetwork:
         phone = behaviour_of(msisdn)
         if rcs and not phone.rcs_online:
             return  # never delivered: the TTL, revoke and fallback paths take over
+        await self._reachable.wait()
         await self._wait(phone.delivery_delay)
         delivery.delivered = True
         await emit(PhoneEvent(PhoneEventKind.DELIVERED, msisdn, ref=ref))

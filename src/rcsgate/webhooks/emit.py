@@ -21,9 +21,10 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from decimal import Decimal
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, func, select, true
+from sqlalchemy import String, Table, func, literal_column, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -51,6 +52,7 @@ USER_EVENTS = {
 }
 ENDPOINTS = cast(Table, WebhookEndpoint.__table__)
 DELIVERIES = cast(Table, WebhookDelivery.__table__)
+MESSAGES = cast(Table, Message.__table__)
 
 
 def endpoint_id(account_id: str, url: str) -> str:
@@ -121,6 +123,38 @@ def _first_url(*columns: Any) -> ColumnElement[str]:
 # message.status
 
 
+class StatusRow(NamedTuple):
+    """What a message.status event says, as the message's row stands after one move."""
+
+    id: str
+    account_id: str
+    bundle_id: str | None
+    conversation_id: str | None
+    recipient: str
+    status: str
+    channel: str
+    operator: str | None
+    status_reason: str | None
+    price: Decimal
+    currency: str
+    reference: str | None
+    sequence: int
+    modified_at: datetime
+    url: str | None
+
+
+STATUS_COLUMNS = tuple(getattr(MESSAGES.c, name) for name in StatusRow._fields[:-1])
+# The target URL as an UPDATE of `messages` can return it. Text, not a select: SQLAlchemy
+# drops the table names inside a RETURNING on SQLite, which would make the subqueries compare
+# agents.id with itself. Constant SQL, never input.
+STATUS_URL_RETURNED = literal_column(
+    "coalesce(messages.delivery_report_url,"
+    " (SELECT agents.delivery_report_url FROM agents WHERE agents.id = messages.agent_id),"
+    " (SELECT accounts.delivery_report_url FROM accounts WHERE accounts.id = messages.account_id))",
+    String,
+)
+
+
 async def message_status(session: AsyncSession, message_ids: Sequence[str], status: str) -> None:
     """message.status for each of `message_ids` that is now in `status`, as its row stands
     (the caller has just moved them). Rows that did not move in this transaction carry a
@@ -131,53 +165,51 @@ async def message_status(session: AsyncSession, message_ids: Sequence[str], stat
         Message.delivery_report_url, Agent.delivery_report_url, Account.delivery_report_url
     )
     rows = await session.execute(
-        select(
-            Message.id,
-            Message.account_id,
-            Message.bundle_id,
-            Message.conversation_id,
-            Message.recipient,
-            Message.status,
-            Message.channel,
-            Message.operator,
-            Message.status_reason,
-            Message.price,
-            Message.currency,
-            Message.reference,
-            Message.sequence,
-            Message.modified_at,
-            url,
-        )
-        .join(Agent, Agent.id == Message.agent_id)
-        .join(Account, Account.id == Message.account_id)
+        select(*STATUS_COLUMNS, url)
+        .join(Agent, Agent.id == MESSAGES.c.agent_id)
+        .join(Account, Account.id == MESSAGES.c.account_id)
         .where(
-            Message.id.in_(list(message_ids)),
-            Message.status == status,
-            Message.sequence > 0,
+            MESSAGES.c.id.in_(list(message_ids)),
+            MESSAGES.c.status == status,
+            MESSAGES.c.sequence > 0,
             url.is_not(None),
         )
     )
-    await store(session, [_status_event(row) for row in rows])
+    await message_status_rows(session, [StatusRow._make(row) for row in rows])
 
 
-def _status_event(row: Any) -> Event:
-    (mid, account, bundle, conversation, recipient, status, channel, operator, reason) = row[:9]
-    price, currency, reference, sequence, at, url = row[9:]
+async def message_status_rows(session: AsyncSession, rows: Sequence[StatusRow]) -> None:
+    """message.status for each of `rows`, which the caller has read or returned from its
+    UPDATE; those with no URL have no event."""
+    await store(session, [_status_event(row) for row in rows if row.url is not None])
+
+
+def _status_event(row: StatusRow) -> Event:
     data = {
-        "messageId": mid,
-        "bundleId": bundle,
-        "conversationId": conversation,
-        "recipient": recipient,
-        "status": status,
-        "channel": channel,
-        "operator": operator,
-        "reason": reason,
-        "price": float(price),
-        "currency": currency,
-        "reference": reference,
-        "sequence": sequence,
+        "messageId": row.id,
+        "bundleId": row.bundle_id,
+        "conversationId": row.conversation_id,
+        "recipient": row.recipient,
+        "status": row.status,
+        "channel": row.channel,
+        "operator": row.operator,
+        "reason": row.status_reason,
+        "price": float(row.price),
+        "currency": row.currency,
+        "reference": row.reference,
+        "sequence": row.sequence,
     }
-    return Event(account, url, "message.status", data, at, mid, mid, sequence)
+    assert row.url is not None
+    return Event(
+        row.account_id,
+        row.url,
+        "message.status",
+        data,
+        row.modified_at,
+        row.id,
+        row.id,
+        row.sequence,
+    )
 
 
 # message.inbound
