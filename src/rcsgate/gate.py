@@ -38,7 +38,7 @@ from rcsgate.errors import (
     problem_response,
 )
 from rcsgate.keys.service import Principal, authenticate, record_use, use_is_due
-from rcsgate.kit.asgi import client_of, replay_body
+from rcsgate.kit.asgi import client_of, receive_capped, replay_body
 from rcsgate.kit.crypto import token_hash
 from rcsgate.kit.json_text import nul_pointer
 from rcsgate.kit.nesting import nested_deeper_than
@@ -134,7 +134,9 @@ class ApiGate:
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
             raise too_large
-        body = await _read_body(receive, cap, too_large)
+        body = await receive_capped(receive, cap)
+        if body is None:
+            raise too_large
         if body and not _is_json(headers.get("content-type", "")):
             raise UnsupportedMediaType("Send the body as application/json", headers=rate_headers)
         if nested_deeper_than(body, MAX_JSON_DEPTH):
@@ -174,23 +176,6 @@ def _is_json(content_type: str) -> bool:
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
-
-
-async def _read_body(receive: Receive, cap: int, too_large: RcsgateError) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > cap:
-            raise too_large
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _with_headers(send: Send, extra: dict[str, str]) -> Send:
