@@ -23,9 +23,10 @@ from rcsgate.capabilities.endpoints import router as capabilities_router
 from rcsgate.config import Settings
 from rcsgate.context import AppContext
 from rcsgate.conversations.endpoints import router as conversations_router
+from rcsgate.direct import DIRECT, DirectRoutes
 from rcsgate.dispatch.callbacks import OperatorCallbacks
 from rcsgate.errors import Unauthorized
-from rcsgate.gate import ApiGate
+from rcsgate.gate import API_PREFIX, ApiGate
 from rcsgate.idempotency import Idempotency
 from rcsgate.kit.metrics import MetricsMiddleware, metrics_endpoint
 from rcsgate.messages.endpoints import router as messages_router
@@ -42,18 +43,21 @@ Collections page with `start`, `limit` and `order`, and answer with `Link` and `
 """
 
 
+RESOURCES = (
+    account_router,
+    brands_router,
+    agents_router,
+    conversations_router,
+    bundles_router,
+    messages_router,
+    capabilities_router,
+    webhooks_router,
+)
+
+
 def api_router() -> APIRouter:
-    router = APIRouter(prefix="/v3")
-    for resource in (
-        account_router,
-        brands_router,
-        agents_router,
-        conversations_router,
-        bundles_router,
-        messages_router,
-        capabilities_router,
-        webhooks_router,
-    ):
+    router = APIRouter(prefix=API_PREFIX)
+    for resource in RESOURCES:
         router.include_router(resource)
     return router
 
@@ -74,9 +78,12 @@ def create_app(
     *,
     context: AppContext | None = None,
     hooks: Sequence[Hook] = (),
+    direct: frozenset[tuple[str, str]] = DIRECT,
 ) -> FastAPI:
     """The app; given a context, the caller owns it (tests, `serve` with shared workers).
-    `hooks` run for the app's lifetime, in order (the simulator, then the dispatch loops)."""
+    `hooks` run for the app's lifetime, in order (the simulator, then the dispatch loops).
+    `direct`: the routes answered without FastAPI's routing (see `direct`; the tests compare
+    them with an app that has none)."""
     settings = context.settings if context else (settings or Settings())
     app_context = context or AppContext.create(settings)
 
@@ -108,6 +115,10 @@ def create_app(
         app.add_route("/metrics", scrape_with(settings.metrics_token), include_in_schema=False)
     install_problem_handlers(app)
     install_portal(app)
+    if direct:
+        app.add_middleware(
+            DirectRoutes, context=app_context, routers=RESOURCES, prefix=API_PREFIX, paths=direct
+        )
     app.add_middleware(Idempotency, context=app_context)
     app.add_middleware(ApiGate, context=app_context)
     app.add_middleware(MetricsMiddleware)

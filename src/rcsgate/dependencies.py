@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,19 +27,28 @@ async def get_context(request: Request) -> AppContext:
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
-    """Commits once when the endpoint returns, before the response is sent; else rolls back.
+    async with unit_of_work_of(context_of(request), request.scope.setdefault("state", {})) as s:
+        yield s
+
+
+@asynccontextmanager
+async def unit_of_work_of(
+    context: AppContext, state: dict[str, Any]
+) -> AsyncIterator[AsyncSession]:
+    """A request's session: commits once when the endpoint returns, before the response is
+    sent; else rolls back. (`unit_of_work` for FastAPI; `direct` calls this itself.)
 
     Under an idempotency key the session is handed over uncommitted instead: the
     `Idempotency` middleware commits it together with the recorded response.
     """
-    session = context_of(request).sessionmaker()
+    session = context.sessionmaker()
     try:
         yield session
     except BaseException:
         await session.rollback()
         await session.close()
         raise
-    slot = request.scope.get("state", {}).get("idempotency")
+    slot = state.get("idempotency")
     if slot is not None:
         slot.adopt(session)
         return
