@@ -91,3 +91,31 @@ async def test_a_batch_that_must_not_repeat_fails_all_its_callers_once() -> None
 
     assert all(isinstance(result, ConnectionError) for result in results)
     assert calls == [[0, 1, 2]]
+
+
+async def test_up_to_in_flight_batches_run_at_once() -> None:
+    store = Store()
+    store.gate.clear()
+    commits = GroupCommit(store.write, in_flight=2)
+    first = asyncio.create_task(commits.submit(0))
+    await store.started.wait()  # the first batch waits at the gate
+    store.started.clear()
+    second = asyncio.create_task(commits.submit(1))
+    await store.started.wait()  # a second batch began although the first has not finished
+    third = asyncio.create_task(commits.submit(2))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert store.writes == []  # both runners busy: the third waits for a free one
+    store.gate.set()
+    await asyncio.gather(first, second, third)
+    assert sorted(store.writes) == [[0], [1], [2]]
+
+
+async def test_a_caller_right_after_a_batch_finished_is_written() -> None:
+    """The runner that just emptied the queue is gone at once, not when its task's callbacks
+    run: a caller arriving in between starts a runner of its own instead of waiting forever."""
+    store = Store()
+    commits = GroupCommit(store.write)
+    for item in range(3):
+        await asyncio.wait_for(commits.submit(item), timeout=5)
+    assert store.writes == [[0], [1], [2]]

@@ -5,6 +5,12 @@ them at once (one MGET, one transaction); each caller gets its own result. Under
 statement carries many items instead of one each. If a batch fails, its items are retried one
 by one, so one bad item fails only its caller.
 
+With `in_flight` above 1, up to that many batches run at once: callers arriving while every
+runner is busy form the next batch, which starts as soon as a runner is free. The write path
+of an accept spends most of a batch waiting on the database (the commit's WAL flush); several
+transactions in flight keep the process busy meanwhile, and PostgreSQL flushes concurrent
+commits together.
+
 `GroupCommit` is the writing kind: each caller returns only once its own items are committed,
 so an acknowledgement still means "stored". `TransactionGroupCommit` is a GroupCommit whose
 batch is written in one transaction of a new session (the accept path's committers).
@@ -29,23 +35,36 @@ class Batcher(Generic[T, R]):
         max_items: int = 500,
         *,
         one_by_one: bool = True,
+        in_flight: int = 1,
     ) -> None:
         """`one_by_one=False`: a failed batch fails each of its callers with its error, not
-        retried (for a `run` that must not be repeated, or whose failure is everyone's)."""
+        retried (for a `run` that must not be repeated, or whose failure is everyone's).
+        `in_flight`: how many batches may run at once (for a `run` whose batches may)."""
         self._run = run
         self._max = max_items
         self._one_by_one_on_failure = one_by_one
+        self._in_flight = in_flight
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
-        self._runner: asyncio.Task[None] | None = None
+        self._running = 0
+        self._tasks: set[asyncio.Task[None]] = set()  # held: the loop keeps weak references
 
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if self._runner is None or self._runner.done():
-            self._runner = asyncio.create_task(self._drain())
+        if self._running < self._in_flight:
+            self._running += 1  # until _drain returns, in the same step as its last check
+            runner = asyncio.create_task(self._drain())
+            self._tasks.add(runner)
+            runner.add_done_callback(self._tasks.discard)
         return await future
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_waiting()
+        finally:
+            self._running -= 1
+
+    async def _drain_waiting(self) -> None:
         await asyncio.sleep(0)  # let callers arriving in the same tick join the first batch
         while self._waiting:
             batch, self._waiting = self._waiting[: self._max], self._waiting[self._max :]
@@ -76,12 +95,18 @@ class Batcher(Generic[T, R]):
 
 
 class GroupCommit(Batcher[T, None]):
-    def __init__(self, write: Callable[[list[T]], Awaitable[None]], max_items: int = 500) -> None:
+    def __init__(
+        self,
+        write: Callable[[list[T]], Awaitable[None]],
+        max_items: int = 500,
+        *,
+        in_flight: int = 1,
+    ) -> None:
         async def run(items: list[T]) -> list[None]:
             await write(items)
             return [None] * len(items)
 
-        super().__init__(run, max_items)
+        super().__init__(run, max_items, in_flight=in_flight)
 
 
 class TransactionGroupCommit(GroupCommit[T]):
@@ -90,9 +115,11 @@ class TransactionGroupCommit(GroupCommit[T]):
         sessionmaker: async_sessionmaker[AsyncSession],
         write: Callable[[AsyncSession, list[T]], Awaitable[None]],
         max_items: int = 500,
+        *,
+        in_flight: int = 1,
     ) -> None:
         async def in_transaction(items: list[T]) -> None:
             async with sessionmaker.begin() as session:
                 await write(session, items)
 
-        super().__init__(in_transaction, max_items)
+        super().__init__(in_transaction, max_items, in_flight=in_flight)
