@@ -53,7 +53,7 @@ class AppContext:
         )
         self.accounts = account_cache(self.sessionmaker, self.clock, settings.account_cache_seconds)
         self.senders = sender_cache(self.sessionmaker, self.clock, settings.sender_cache_seconds)
-        self.conversation_starts = StartCommitter(self.sessionmaker, self.clock)
+        self.conversation_starts = StartCommitter(self.engine, self.sessionmaker, self.clock)
         self.bundles = BundleCommitter(self.sessionmaker)
 
     @classmethod

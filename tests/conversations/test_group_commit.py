@@ -8,17 +8,19 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import insert, select, text
 
 from rcsgate.context import AppContext
 from rcsgate.conversations import service
 from rcsgate.conversations.schemas import ConversationCreate
 from rcsgate.errors import AlreadyExists
+from rcsgate.kit.ids import new_id
 from rcsgate.messages.schemas import MessageRead
 from rcsgate.messages.service import Pricing
-from rcsgate.models import Conversation, Job, Message
+from rcsgate.models import Agent, Conversation, Job, Message
 from tests.conftest import Tenant
-from tests.fixtures.database import commits
+from tests.fixtures.database import backend, commits
 from tests.fixtures.ip1 import E6_CONVERSATION
 from tests.fixtures.messaging import Sender, count_rows
 
@@ -104,3 +106,67 @@ class TestGroupCommit:
         assert first.status_code == again.status_code == 201
         assert again.json() == first.json()
         assert await count_rows(context, Message) == 1
+
+
+@pytest.mark.skipif(backend() != "postgres", reason="concurrent writers: PostgreSQL")
+class TestConcurrentWriters:
+    async def test_a_start_racing_another_writer_for_its_pair_closes_what_that_one_opened(
+        self, sender: Sender, context: AppContext, tenant: Tenant
+    ) -> None:
+        """Another writer (a second process, a batch in flight) opens a conversation for the
+        same agent and recipient and has not committed yet: the batch waits on the one-open
+        index, fails once the other commits, and its start is retried alone, closing it."""
+        recipient = 46700350000
+        async with context.engine.connect() as other:
+            await other.execute(
+                insert(Conversation),
+                [{**(await _open_row(context, tenant.account_id)), "recipient": str(recipient)}],
+            )  # uncommitted: holds the pair in the one-open index
+            racing = asyncio.create_task(start_grouped(context, tenant.account_id, body(recipient)))
+            await _waiting_on_a_lock(context)
+            await other.commit()
+        read = await racing
+
+        async with context.sessionmaker() as session:
+            open_ = list(
+                await session.scalars(
+                    select(Conversation.id).where(
+                        Conversation.recipient == str(recipient), Conversation.status == "Open"
+                    )
+                )
+            )
+        assert open_ == [read.conversation_id]
+        assert await count_rows(context, Conversation) == 2
+
+
+async def _open_row(context: AppContext, account_id: str) -> dict[str, Any]:
+    """An open conversation's row for the tenant's launched agent, as another writer's."""
+    async with context.sessionmaker() as session:
+        agent = await session.scalar(select(Agent).where(Agent.account_id == account_id))
+    assert agent is not None
+    now = context.clock.now()
+    return {
+        "id": new_id(),
+        "account_id": account_id,
+        "brand_id": agent.brand_id,
+        "agent_id": agent.id,
+        "status": "Open",
+        "started_by": "Business",
+        "message_count": 0,
+        "created_at": now,
+        "last_activity_at": now,
+    }
+
+
+async def _waiting_on_a_lock(context: AppContext) -> None:
+    """Returns once some backend of this database waits for a lock (the racing batch)."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    async with context.engine.connect() as connection:
+        for _ in range(500):
+            if await connection.scalar(query):
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError("no writer ever waited on the open conversation's index entry")

@@ -119,7 +119,7 @@ async def _prepare_start(
         conversation_id=conversation["id"],
     )
     job = job_row(clock, "send_message", {"messageId": message["id"]})
-    read = messages.new_read(Message(**message), sender, None if variables else data)
+    read = messages.new_read(message, sender, None if variables else data)
     return NewConversation(conversation, message, job), read
 
 

@@ -24,6 +24,15 @@ class Conversation(IdMixin, Base):
         ),
         Index("ix_conversations_account_created", "account_id", "id"),
         Index("ix_conversations_agent_recipient", "agent_id", "recipient", "status"),
+        # One open conversation per agent and recipient, whatever writes concurrently.
+        Index(
+            "uq_conversations_one_open",
+            "agent_id",
+            "recipient",
+            unique=True,
+            sqlite_where=text("status = 'Open'"),
+            postgresql_where=text("status = 'Open'"),
+        ),
     )
 
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
