@@ -206,8 +206,9 @@ def _key(scope: Scope, headers: Headers, body: bytes) -> str | None:
                 "Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} characters"
             )
         return f"key:{header}"
-    if scope["path"] in UNIQUE_ID_PATHS:
-        unique_id = _json(body).get("uniqueId") if body else None
+    # A body that spells no "uniqueId" (not even with a \u escape) has none: not parsed.
+    if scope["path"] in UNIQUE_ID_PATHS and (b'"uniqueId"' in body or b"\\u" in body):
+        unique_id = _json(body).get("uniqueId")
         if isinstance(unique_id, str) and unique_id:
             return f"uniqueId:{scope['path']}:{unique_id}"
     return None

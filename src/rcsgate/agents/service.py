@@ -201,19 +201,22 @@ async def sending_agent(
 ) -> Sender:
     """The brand and agent a send names; 409 unless the agent is launched somewhere.
 
-    From this process's sender cache when it holds them (see agents/cache.py)."""
-    cache, key = senders(session), by_names(account_id, brand_name, name)
-    cached = cache.get(key) if cache is not None else None
-    if cached is not None:
-        return cached
-    found = await AgentRepository(session).with_brand(account_id, brand_name, name)
-    # One query when both exist; the slower path only to say which one does not.
-    brand, agent = found or await _find(session, account_id, brand_name, name)
-    if agent.status != "Launched":
-        raise AgentNotLaunched(
-            f"Agent {agent.agent_name!r} is {agent.status}; launch it before sending"
-        )
-    sender = Sender.of(brand, agent)
-    if cache is not None:
-        cache.put(key, sender)
+    From this process's sender cache when it holds them (see agents/cache.py); when its entry
+    expires, the sends that miss it together share one lookup (in the first one's session)."""
+
+    async def lookup() -> Sender:
+        found = await AgentRepository(session).with_brand(account_id, brand_name, name)
+        # One query when both exist; the slower path only to say which one does not.
+        brand, agent = found or await _find(session, account_id, brand_name, name)
+        if agent.status != "Launched":
+            raise AgentNotLaunched(
+                f"Agent {agent.agent_name!r} is {agent.status}; launch it before sending"
+            )
+        return Sender.of(brand, agent)
+
+    cache = senders(session)
+    if cache is None:
+        return await lookup()
+    sender, _ = await cache.get_or_load(by_names(account_id, brand_name, name), lookup)
+    assert sender is not None  # lookup returns a sender or raises
     return sender

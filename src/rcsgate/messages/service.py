@@ -183,18 +183,32 @@ def pricing(context: AppContext, principal: Principal) -> Pricing:
     return Pricing(context.settings.message_price, principal.currency)
 
 
+class _Row:
+    """A new message's row read by attribute, as its `Message` would be: building the ORM
+    object only to read it back cost the accept path more than the rest of its answer."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: Mapping[str, Any]) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return self._row[name]
+
+
 def new_read(
-    message: Message, sender: Sender, validated: MessageContent | None = None
+    message: Message | Mapping[str, Any], sender: Sender, validated: MessageContent | None = None
 ) -> MessageRead:
-    """A message just created, as the API shows it: no query needed. `validated`: the
-    request's content when the message's stored content is that same content (no
-    placeholder was filled), which then is not validated a second time."""
+    """A message just created (stored, or its row), as the API shows it: no query needed.
+    `validated`: the request's content when the message's stored content is that same
+    content (no placeholder was filled), which then is not validated a second time."""
+    read = message if isinstance(message, Message) else _Row(message)
     return message_read(
-        message,
+        read,
         sender.brand_name,
         sender.agent_name,
-        message.content or {},
-        journey(message, []),
+        read.content or {},
+        journey(read, []),
         validated=validated,
     )
 
@@ -271,7 +285,7 @@ def content_of(message: Message, bundles: Mapping[str, dict[str, Any]]) -> dict[
 
 
 def message_read(
-    message: Message,
+    message: Message | _Row,
     brand: str,
     agent: str,
     content: Mapping[str, Any],
@@ -326,7 +340,7 @@ async def _find(session: AsyncSession, account_id: str, message_id: str) -> Mess
     return message
 
 
-def journey(message: Message, events: Sequence[MessageEvent]) -> list[EventRead]:
+def journey(message: Message | _Row, events: Sequence[MessageEvent]) -> list[EventRead]:
     """The creation step, then every recorded event in order."""
     if message.direction == "Inbound":
         status, channel = "Received", message.channel
