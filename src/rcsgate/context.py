@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import cast
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rcsgate.accounts.service import AccountCache, account_cache
@@ -12,6 +14,7 @@ from rcsgate.agents.cache import SenderCache, sender_cache
 from rcsgate.bundles.committer import BundleCommitter
 from rcsgate.config import Settings
 from rcsgate.conversations.committer import StartCommitter
+from rcsgate.dispatch import jobs
 from rcsgate.dispatch.receipts import Receipts
 from rcsgate.dispatch.routing import Capabilities, Operators
 from rcsgate.keys.cache import KeyCache
@@ -21,6 +24,18 @@ from rcsgate.kit.crypto import SHARED_PASSWORDS, Passwords
 from rcsgate.kit.db import create_engine, create_sessionmaker
 from rcsgate.kit.ratelimit import RateLimiter
 from rcsgate.kit.settled import SettledPages
+from rcsgate.kit.wakeup import Doorbell, ring_on_insert
+from rcsgate.models import Job, WebhookDelivery
+from rcsgate.webhooks import emit
+
+
+@dataclass(frozen=True)
+class Wakeups:
+    """The process's doorbells (kit.wakeup): the relay loops wait on `jobs`, the webhook
+    senders on `webhooks`; each rings after any commit that inserted into its table."""
+
+    jobs: Doorbell = field(default_factory=lambda: Doorbell(jobs.CHANNEL))
+    webhooks: Doorbell = field(default_factory=lambda: Doorbell(emit.CHANNEL))
 
 
 @dataclass
@@ -40,6 +55,7 @@ class AppContext:
     senders: SenderCache = field(init=False)
     conversation_starts: StartCommitter = field(init=False)
     bundles: BundleCommitter = field(init=False)
+    wakeups: Wakeups = field(default_factory=Wakeups)
     closed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -55,6 +71,13 @@ class AppContext:
         self.senders = sender_cache(self.sessionmaker, self.clock, settings.sender_cache_seconds)
         self.conversation_starts = StartCommitter(self.engine, self.sessionmaker, self.clock)
         self.bundles = BundleCommitter(self.sessionmaker)
+        ring_on_insert(
+            self.sessionmaker,
+            {
+                cast(Table, Job.__table__): self.wakeups.jobs,
+                cast(Table, WebhookDelivery.__table__): self.wakeups.webhooks,
+            },
+        )
 
     @classmethod
     def create(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.dispatch.jobs import enqueue, job_row
@@ -22,6 +23,7 @@ from rcsgate.kit.clock import Clock
 from rcsgate.models import Job, Message
 
 CHUNK = 1000
+JOBS = cast(Table, Job.__table__)
 
 
 @dataclass
@@ -51,6 +53,7 @@ class BundleFanOut:
         if not ids:
             return
         rows = [job_row(self.clock, "send_message", {"messageId": mid}) for mid in ids]
-        await session.execute(insert(Job), rows)
+        # The table, not the ORM class: an ORM bulk insert builds a mapper state per row.
+        await session.execute(insert(JOBS), rows)
         if len(ids) == self.chunk:
             enqueue(session, self.clock, "send_bundle", {"bundleId": bundle_id, "after": ids[-1]})

@@ -21,6 +21,8 @@ from rcsgate.kit.ids import new_id
 from rcsgate.models import Job
 
 DISPATCH_QUEUE = "dispatch"
+# The doorbell of the relay loops (kit.wakeup): rung at each commit that inserted jobs.
+CHANNEL = "rcsgate_jobs"
 
 
 def enqueue(

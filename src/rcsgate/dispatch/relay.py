@@ -33,17 +33,21 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import ColumnElement, and_, delete, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.kit.backoff import Backoff
 from rcsgate.kit.clock import Clock
+from rcsgate.kit.wakeup import Doorbell, wait_for_any
 from rcsgate.models import Job
 
 log = structlog.get_logger(__name__)
+# Statements on the table, not the ORM class: an ORM UPDATE or DELETE costs the ORM's bulk
+# machinery on every batch and synchronises nothing this module needs.
+JOBS = cast(Table, Job.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,21 +124,16 @@ async def settle_in(
     # One DELETE per claim (a batch is one claim; a retried job's attempts differ), not per job.
     for (holder, attempts), ids in done.items():
         rows = await session.execute(
-            delete(Job)
+            delete(JOBS)
             .where(Job.id.in_(ids), Job.locked_by == holder, Job.attempts == attempts)
             .returning(Job.id)
-            .execution_options(synchronize_session=False)
         )
         settled.update(rows.scalars())
     now = clock.now()
     for job, outcome in results:
         if isinstance(outcome, Retry | Dead):
             row = await session.execute(
-                update(Job)
-                .where(_claim_of(job))
-                .values(**_kept(outcome, now))
-                .returning(Job.id)
-                .execution_options(synchronize_session=False)
+                update(JOBS).where(_claim_of(job)).values(**_kept(outcome, now)).returning(Job.id)
             )
             if row.first() is not None:
                 settled.add(job.id)
@@ -161,6 +160,9 @@ class Relay:
     backoff: Backoff = field(default_factory=Backoff)
     max_attempts: int = 10
     name: str = field(default_factory=worker_name)
+    # Rung when a job is committed (kit.wakeup); run_forever sleeps on it between batches.
+    bell: Doorbell | None = None
+    longest_wait: float = 1.0  # between looks while idle, for jobs no bell announced
 
     async def claim(self) -> list[ClaimedJob]:
         now = self.clock.now()
@@ -174,11 +176,10 @@ class Relay:
             if session.get_bind().dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
             rows = await session.execute(
-                update(Job)
+                update(JOBS)
                 .where(Job.id.in_(due.scalar_subquery()))
                 .values(run_at=now + self.lease, locked_by=self.name, attempts=Job.attempts + 1)
                 .returning(Job.id, Job.kind, Job.payload, Job.attempts)
-                .execution_options(synchronize_session=False)
             )
             return [ClaimedJob(i, kind, data, n, self.name) for i, kind, data, n in rows]
 
@@ -215,15 +216,34 @@ class Relay:
         return total
 
     async def run_forever(self, stop: asyncio.Event, idle: float = 0.05) -> None:
-        while not stop.is_set():
-            try:
-                claimed = await self.run_once()
-            except Exception:
-                log.exception("relay.batch_failed", queue=self.queue)
-                claimed = 0
-            if not claimed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle)
+        """Run batches while there are any; in between, wait for the doorbell (a job was
+        committed: kit.wakeup), for the next job known to come due, or `longest_wait` at
+        most, whichever is first. Without a bell, look again every `idle` seconds."""
+        with self.bell.waiter() if self.bell else contextlib.nullcontext() as rung:
+            while not stop.is_set():
+                if rung is not None:
+                    rung.clear()  # a job committed from here on rings it again
+                try:
+                    if await self.run_once():
+                        continue
+                    wait = idle if rung is None else await self._until_due(idle)
+                except Exception:
+                    log.exception("relay.batch_failed", queue=self.queue)
+                    wait = idle
+                await wait_for_any(wait, stop, *([rung] if rung is not None else []))
+
+    async def _until_due(self, shortest: float) -> float:
+        """Seconds until the next ready job of the queue comes due (a retry, an expired lease,
+        a scheduled send), within [shortest, longest_wait]. A job due already that the claim
+        did not get is locked by another claimer: look again shortly."""
+        async with self.sessionmaker() as session:
+            due = await session.scalar(
+                select(func.min(Job.run_at)).where(Job.state == "ready", Job.queue == self.queue)
+            )
+        if due is None:
+            return self.longest_wait
+        seconds = (due - self.clock.now()).total_seconds()
+        return min(max(seconds, shortest), self.longest_wait)
 
     async def _run_kind(
         self, kind: str, jobs: list[ClaimedJob]

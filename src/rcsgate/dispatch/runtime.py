@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -24,6 +24,7 @@ from rcsgate.dispatch.launches import Launches
 from rcsgate.dispatch.pipeline import Pipeline
 from rcsgate.dispatch.relay import BatchHandler, Relay, worker_name
 from rcsgate.dispatch.routing import Operators
+from rcsgate.kit.wakeup import listening
 
 
 def build_operators(settings: Settings, sink: EventSink) -> Operators:
@@ -96,6 +97,7 @@ class Dispatch:
             DISPATCH_QUEUE,
             batch_size=ctx.settings.dispatch_batch,
             lease=timedelta(seconds=ctx.settings.dispatch_lease_seconds),
+            bell=ctx.wakeups.jobs,
         )
 
     def loop(self) -> Relay:
@@ -106,18 +108,22 @@ class Dispatch:
 
 @asynccontextmanager
 async def running_dispatch(context: AppContext) -> AsyncIterator[Dispatch]:
-    """Connect the operators and run the relay loops until the block ends."""
+    """Connect the operators and run the relay loops until the block ends; they wake when a
+    job is committed, by this process or (on PostgreSQL) by any other."""
     context.operators = build_operators(context.settings, context.receipts.sink)
     dispatch = Dispatch(context)
     await context.operators.start()
     stop = asyncio.Event()
-    loops = [
-        asyncio.create_task(dispatch.loop().run_forever(stop))
-        for _ in range(context.settings.dispatch_workers)
-    ]
-    try:
-        yield dispatch
-    finally:
-        stop.set()
-        await asyncio.gather(*loops, return_exceptions=True)
-        await context.operators.aclose()
+    async with AsyncExitStack() as stack:
+        if context.settings.dispatch_workers:
+            await stack.enter_async_context(listening(context.engine, context.wakeups.jobs))
+        loops = [
+            asyncio.create_task(dispatch.loop().run_forever(stop))
+            for _ in range(context.settings.dispatch_workers)
+        ]
+        try:
+            yield dispatch
+        finally:
+            stop.set()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await context.operators.aclose()

@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 import orjson
 import structlog
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rcsgate.context import AppContext
@@ -49,6 +49,7 @@ from rcsgate.kit.backoff import Backoff
 from rcsgate.kit.clock import Clock, SystemClock, isoformat_z
 from rcsgate.kit.http import http_client
 from rcsgate.kit.ids import new_id
+from rcsgate.kit.wakeup import Doorbell, listening, wait_for_any
 from rcsgate.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from rcsgate.webhooks import guard
 from rcsgate.webhooks.emit import DELIVERIES, PENDING
@@ -129,6 +130,9 @@ class WebhookSender:
     # schedule with a fake clock: receivers check it against their own clocks.
     wall: Clock = field(default_factory=SystemClock)
     name: str = field(default_factory=worker_name)
+    # Rung when deliveries are queued (kit.wakeup); run_forever sleeps on it when idle.
+    bell: Doorbell | None = None
+    longest_wait: float = 1.0  # between looks while idle, for work no bell announced
 
     async def claim(self, limit: int) -> list[Endpoint]:
         if limit <= 0:
@@ -184,7 +188,10 @@ class WebhookSender:
         return total
 
     async def run_forever(self, stop: asyncio.Event, idle: float = 0.05) -> None:
-        """Keep up to `endpoints_at_once` endpoints in service, each in a task of its own."""
+        """Keep up to `endpoints_at_once` endpoints in service, each in a task of its own.
+        With nothing to claim, wait for a round to end, for the doorbell (deliveries were
+        queued: kit.wakeup), for the next endpoint to come out of its backoff or lease, or
+        `longest_wait` at most. Without a bell, look again every `idle` seconds."""
         running: set[asyncio.Task[int]] = set()
         freed = asyncio.Event()
 
@@ -192,23 +199,48 @@ class WebhookSender:
             running.discard(task)
             freed.set()
 
-        while not stop.is_set():
-            freed.clear()
-            try:
-                claimed = await self.claim(self.endpoints_at_once - len(running))
-            except Exception:
-                log.exception("webhooks.claim_failed")
-                claimed = []
-            for endpoint in claimed:
-                task = asyncio.create_task(self.serve(endpoint))
-                running.add(task)
-                task.add_done_callback(finished)
-            if not claimed:
-                await _first_of(stop, freed, idle)
+        with self.bell.waiter() if self.bell else contextlib.nullcontext() as rung:
+            while not stop.is_set():
+                freed.clear()
+                if rung is not None:
+                    rung.clear()  # deliveries queued from here on ring it again
+                slots = self.endpoints_at_once - len(running)
+                try:
+                    claimed = await self.claim(slots)
+                    wait = idle
+                    if not claimed and rung is not None and slots > 0:
+                        wait = await self._until_due(idle)
+                except Exception:
+                    log.exception("webhooks.claim_failed")
+                    claimed, wait = [], idle
+                for endpoint in claimed:
+                    task = asyncio.create_task(self.serve(endpoint))
+                    running.add(task)
+                    task.add_done_callback(finished)
+                if not claimed:
+                    await wait_for_any(wait, stop, freed, *([rung] if rung is not None else []))
         # Unfinished rounds are dropped: their leases run out and the deliveries go again.
         for task in list(running):
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+
+    async def _until_due(self, shortest: float) -> float:
+        """Seconds until the next endpoint with pending deliveries may be claimed (its backoff
+        or another sender's lease ends), within [shortest, longest_wait]."""
+        E, D = WebhookEndpoint, WebhookDelivery
+        pending = select(D.id).where(D.endpoint_id == E.id, D.status == PENDING).exists()
+        later = case(
+            (E.retry_at.is_(None), E.locked_until),
+            (E.locked_until.is_(None), E.retry_at),
+            (E.retry_at > E.locked_until, E.retry_at),
+            else_=E.locked_until,
+        )
+        async with self.sessionmaker() as session:
+            due: datetime | None = await session.scalar(select(func.min(later)).where(pending))
+        if due is None:
+            return self.longest_wait
+        seconds = (due - self.clock.now()).total_seconds()
+        return min(max(seconds, shortest), self.longest_wait)
 
     async def _round(self, endpoint: Endpoint) -> int:
         limit = 1 if endpoint.failures else self.batch_size
@@ -398,15 +430,6 @@ async def _give_up(session: AsyncSession, endpoint_id: str, now: datetime) -> No
     )
 
 
-async def _first_of(stop: asyncio.Event, freed: asyncio.Event, idle: float) -> None:
-    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(freed.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-
-
 def build_sender(context: AppContext, client: httpx.AsyncClient) -> WebhookSender:
     settings = context.settings
     return WebhookSender(
@@ -418,6 +441,7 @@ def build_sender(context: AppContext, client: httpx.AsyncClient) -> WebhookSende
         endpoints_at_once=settings.webhook_endpoints_at_once,
         batch_size=settings.webhook_batch,
         in_flight=settings.webhook_in_flight,
+        bell=context.wakeups.webhooks,
     )
 
 
@@ -446,12 +470,15 @@ async def running_webhooks(context: AppContext) -> AsyncIterator[WebhookSender]:
     async with webhook_client(context) as client:
         sender = build_sender(context, client)
         stop = asyncio.Event()
-        loops = [
-            asyncio.create_task(sender_loop(sender).run_forever(stop))
-            for _ in range(context.settings.webhook_workers)
-        ]
-        try:
-            yield sender
-        finally:
-            stop.set()
-            await asyncio.gather(*loops, return_exceptions=True)
+        async with contextlib.AsyncExitStack() as stack:
+            if context.settings.webhook_workers:
+                await stack.enter_async_context(listening(context.engine, context.wakeups.webhooks))
+            loops = [
+                asyncio.create_task(sender_loop(sender).run_forever(stop))
+                for _ in range(context.settings.webhook_workers)
+            ]
+            try:
+                yield sender
+            finally:
+                stop.set()
+                await asyncio.gather(*loops, return_exceptions=True)

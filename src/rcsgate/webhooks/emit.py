@@ -45,6 +45,8 @@ from rcsgate.models import (
 # A delivery that got no 2xx within this long after its event is Failed (API.md 2.8).
 GIVE_UP_AFTER = timedelta(days=3)
 PENDING = "Pending"
+# The doorbell of the webhook senders (kit.wakeup): rung at each commit that queued deliveries.
+CHANNEL = "rcsgate_webhooks"
 USER_EVENTS = {
     "typing": "user.typing",
     "subscribe": "user.subscribed",

@@ -7,8 +7,9 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from rcsgate.kit.wakeup import announce
 from rcsgate.models import Account, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from rcsgate.webhooks.emit import GIVE_UP_AFTER, PENDING
+from rcsgate.webhooks.emit import CHANNEL, GIVE_UP_AFTER, PENDING
 from rcsgate.webhooks.signing import Secrets, new_secret
 
 
@@ -129,4 +130,5 @@ class WebhookRepository:
             .values(status=PENDING, give_up_at=now + GIVE_UP_AFTER)
             .execution_options(synchronize_session=False)
         )
+        await announce(self.session, CHANNEL)  # pending again: wake the senders
         return int(getattr(result, "rowcount", 0) or 0)
