@@ -5,17 +5,17 @@ process commits wakes the loops of all the others at once, instead of their poll
 statement-level trigger per table: a multi-row INSERT notifies once, and PostgreSQL folds the
 notifications of one transaction into one. SQLite has no NOTIFY: nothing to do there.
 
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-10 10:00:00.000000
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-05 18:30:00.000000
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
