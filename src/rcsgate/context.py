@@ -13,7 +13,7 @@ from rcsgate.accounts.service import AccountCache, account_cache
 from rcsgate.agents.cache import SenderCache, sender_cache
 from rcsgate.bundles.committer import BundleCommitter
 from rcsgate.config import Settings
-from rcsgate.conversations.committer import StartCommitter
+from rcsgate.conversations.committer import IN_FLIGHT, StartCommitter
 from rcsgate.dispatch import jobs
 from rcsgate.dispatch.receipts import Receipts
 from rcsgate.dispatch.routing import Capabilities, Operators
@@ -70,7 +70,9 @@ class AppContext:
         self.accounts = account_cache(self.sessionmaker, self.clock, settings.account_cache_seconds)
         self.senders = sender_cache(self.sessionmaker, self.clock, settings.sender_cache_seconds)
         self.conversation_starts = StartCommitter(self.engine, self.sessionmaker, self.clock)
-        self.bundles = BundleCommitter(self.sessionmaker)
+        self.bundles = BundleCommitter(
+            self.sessionmaker, IN_FLIGHT if self.engine.dialect.name == "postgresql" else 1
+        )
         ring_on_insert(
             self.sessionmaker,
             {

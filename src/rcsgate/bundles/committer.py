@@ -57,9 +57,11 @@ async def write_bundles(session: AsyncSession, bundles: list[NewBundle]) -> None
 class BundleCommitter:
     """The process's committer of small bundles (one per AppContext)."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], in_flight: int = 1) -> None:
+        """`in_flight`: batches written at once (bundles conflict with nothing: on
+        PostgreSQL several transactions overlap; SQLite has one writer)."""
         self._group: TransactionGroupCommit[NewBundle] = TransactionGroupCommit(
-            sessionmaker, write_bundles, MAX_BATCH
+            sessionmaker, write_bundles, MAX_BATCH, in_flight=in_flight
         )
 
     async def commit(self, bundle: NewBundle) -> None:
