@@ -52,10 +52,18 @@ async def unit_of_work_of(
     if slot is not None:
         slot.adopt(session)
         return
+    if not _used(session):
+        return  # the caches answered every read: nothing to commit or give back
     try:
         await session.commit()
     finally:
         await session.close()
+
+
+def _used(session: AsyncSession) -> bool:
+    """Whether the session began a transaction or holds objects (a commit or close of an
+    unused one costs a greenlet switch each, and the accept path mostly leaves it unused)."""
+    return bool(session.in_transaction() or session.new or session.identity_map)
 
 
 def answer_recorded_in_session(request: Request) -> bool:

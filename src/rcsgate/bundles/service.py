@@ -81,7 +81,8 @@ async def create_bundle(
     )
     try:
         if committer is not None and grouped:
-            await session.rollback()  # hand back the connection a read may hold while waiting
+            if session.in_transaction():  # hand back the connection a read holds meanwhile
+                await session.rollback()
             await committer.commit(new)
         else:
             await write_bundles(session, [new])

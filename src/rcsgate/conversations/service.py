@@ -69,7 +69,8 @@ async def start_conversation(
         if committer is None:
             await write_starts(session, [start], clock=clock)
         else:
-            await session.rollback()  # hand back the connection a read may hold while waiting
+            if session.in_transaction():  # hand back the connection a read holds meanwhile
+                await session.rollback()
             await committer.commit(start)
     except IntegrityError as exc:
         if data.unique_id is None:
