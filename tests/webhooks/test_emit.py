@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -303,6 +304,33 @@ class TestUserAndConversationEvents:
             ("conversation.started", second),
             ("conversation.closed", second),
         ]
+
+    @pytest.mark.parametrize("level", ["request", "agent", "account", "none"])
+    async def test_a_start_is_announced_at_the_first_url_it_has(
+        self,
+        context: AppContext,
+        api: httpx.AsyncClient,
+        sender: Sender,
+        tenant: Tenant,
+        level: str,
+    ) -> None:
+        """The group commit looks for a URL before it emits (conversations.committer): the
+        request's, the agent's or the account's each gets the event; no URL, no event."""
+        if level == "agent":
+            await set_agent_url(api, sender, AGENT_URL)
+        if level == "account":
+            await set_account_url(context, tenant.account_id, ACCOUNT_URL)
+        extra = {"deliveryReportUrl": REQUEST_URL} if level == "request" else {}
+        started = (await send(api, sender, "46700000021", **extra))["conversationId"]
+
+        found = await deliveries(context, type="conversation.started")
+        if level == "none":
+            assert found == []
+            return
+        [event] = found
+        assert event.data["conversationId"] == started
+        expected = {"request": REQUEST_URL, "agent": AGENT_URL, "account": ACCOUNT_URL}[level]
+        assert await _url(context, event.endpoint_id) == expected
 
 
 class TestAgentStatus:

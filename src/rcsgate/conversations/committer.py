@@ -117,13 +117,19 @@ class _OneStatement:
         async with self._sessionmaker.begin() as session:
             connection = await session.connection()
             result = await connection.exec_driver_sql(self._text(starts[0]), args)
-            await _emit(session, [row[0] for row in result], starts)
+            closed, agents_with_url = tuple(result.one())
+            if closed or agents_with_url or any(_own_url(start) for start in starts):
+                await _emit(session, list(closed), starts)
 
     def _text(self, start: NewConversation) -> str:
         shape = (tuple(start.conversation), tuple(start.message), tuple(start.job))
         if shape not in self._texts:
             self._texts[shape] = _statement(shape)
         return self._texts[shape]
+
+
+def _own_url(start: NewConversation) -> bool:
+    return start.conversation["delivery_report_url"] is not None
 
 
 def _statement(shape: tuple[tuple[str, ...], ...]) -> str:
@@ -140,7 +146,11 @@ def _statement(shape: tuple[tuple[str, ...], ...]) -> str:
         "FROM unnest($2::varchar[], $3::varchar[]) AS p(agent_id, recipient))) "
         "RETURNING id), "
         f"c AS ({conversations}), m AS ({messages}), j AS ({jobs}) "
-        "SELECT id FROM closed"
+        # The closed ids, and whether an agent of the batch or its account has a webhook
+        # URL: without one, and without a URL of their own, no conversation.started event.
+        "SELECT (SELECT coalesce(array_agg(id), '{}') FROM closed), EXISTS (SELECT 1 "
+        "FROM agents AS a JOIN accounts AS t ON t.id = a.account_id WHERE a.id = ANY($2) "
+        "AND coalesce(a.delivery_report_url, t.delivery_report_url) IS NOT NULL)"
     )
 
 
