@@ -37,7 +37,10 @@ async def traffic_type(context: AppContext, message_id: str) -> str:
 
 
 def sender_reads(statements: list[str]) -> list[str]:
-    return [s for s in statements if "FROM brands" in s or "FROM agents" in s]
+    """The reads of brands or agents (the group commit's write also asks whether an agent has
+    a webhook URL: that is no sender lookup)."""
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    return [s for s in reads if "FROM brands" in s or "FROM agents" in s]
 
 
 class TestHotPath:
