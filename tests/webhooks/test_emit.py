@@ -332,6 +332,45 @@ class TestUserAndConversationEvents:
         expected = {"request": REQUEST_URL, "agent": AGENT_URL, "account": ACCOUNT_URL}[level]
         assert await _url(context, event.endpoint_id) == expected
 
+    async def test_a_grouped_start_queues_the_events_a_single_start_does(
+        self, context: AppContext, api: httpx.AsyncClient, sender: Sender, tenant: Tenant
+    ) -> None:
+        """A start that joins the group commit (which on PostgreSQL first asks whether any URL
+        could want an event) queues the same events as one under an Idempotency-Key, which
+        always runs the emitter."""
+        await set_account_url(context, tenant.account_id, ACCOUNT_URL)
+        for recipient, headers in (("46700000031", {}), ("46700000032", {"Idempotency-Key": "k"})):
+            for n in range(2):  # the second start closes the first
+                body = {"brand": sender.brand, "agent": sender.agent, "recipient": recipient}
+                key = {k: f"{v}-{n}" for k, v in headers.items()}
+                response = await api.post(
+                    "/v3/conversations",
+                    json={**body, "content": "Hej", "reference": "r"},
+                    headers=key,
+                )
+                assert response.status_code == 201, response.text
+
+        delivered = await deliveries(context)
+
+        def shape(recipient: str) -> list[tuple[str, dict[str, Any], str]]:
+            ids: dict[str, str] = {}
+            found = []
+            for d in delivered:
+                if d.data["recipient"] != recipient:
+                    continue
+                data = {**d.data, "recipient": "<r>"}
+                data["conversationId"] = ids.setdefault(data["conversationId"], f"c{len(ids)}")
+                found.append((d.type, data, d.created_at.isoformat()))
+            return found
+
+        grouped, single = shape("46700000031"), shape("46700000032")
+        assert [t for t, _, _ in grouped] == [
+            "conversation.started",
+            "conversation.closed",
+            "conversation.started",
+        ]
+        assert grouped == single
+
 
 class TestAgentStatus:
     async def test_launch_request_and_result(
