@@ -13,11 +13,12 @@ from rcsgate.accounts.service import AccountCache, account_cache
 from rcsgate.agents.cache import SenderCache, sender_cache
 from rcsgate.bundles.committer import BundleCommitter
 from rcsgate.config import Settings
-from rcsgate.conversations.committer import IN_FLIGHT, StartCommitter
+from rcsgate.conversations.committer import StartCommitter
 from rcsgate.dispatch import jobs
 from rcsgate.dispatch.receipts import Receipts
 from rcsgate.dispatch.routing import Capabilities, Operators
 from rcsgate.keys.cache import KeyCache
+from rcsgate.kit.batching import writers_in_flight
 from rcsgate.kit.cache import TtlCache
 from rcsgate.kit.clock import Clock, SystemClock
 from rcsgate.kit.crypto import SHARED_PASSWORDS, Passwords
@@ -71,7 +72,7 @@ class AppContext:
         self.senders = sender_cache(self.sessionmaker, self.clock, settings.sender_cache_seconds)
         self.conversation_starts = StartCommitter(self.engine, self.sessionmaker, self.clock)
         self.bundles = BundleCommitter(
-            self.sessionmaker, IN_FLIGHT if self.engine.dialect.name == "postgresql" else 1
+            self.sessionmaker, writers_in_flight(self.engine.dialect.name)
         )
         ring_on_insert(
             self.sessionmaker,

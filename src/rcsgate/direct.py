@@ -72,7 +72,8 @@ class _Direct:
     route: APIRoute
     label: RouteLabel
     body_model: type[BaseModel] | None
-    binders: dict[str, str]  # parameter -> "request" | "response" | "context" | ...
+    binders: dict[str, str]  # parameter -> "body" | "session" | "request" | "principal" | ...
+    needs_session: bool
     answer: TypeAdapter[Any]
 
     @classmethod
@@ -91,29 +92,28 @@ class _Direct:
             raise TypeError(f"{route.path}: route dependencies cannot be run directly")
         _require_plain_answer(route)
         answer: TypeAdapter[Any] = TypeAdapter(route.response_model)
-        return cls(route, RouteLabel(path), body_model, binders, answer)
+        needs_session = "session" in binders.values()
+        return cls(route, RouteLabel(path), body_model, binders, needs_session, answer)
 
     async def __call__(self, call: _Call) -> Response:
-        arguments: dict[str, Any] = {}
-        if self.body_model is not None:
-            arguments["body"] = _parse(self.body_model, await read_all(call.receive))
-        if "session" not in self.binders.values():
-            return self._answer(await self._call(call, arguments), call.response)
-        async with unit_of_work_of(call.context, call.scope.setdefault("state", {})) as session:
-            arguments["session"] = session
-            value = await self._call(call, arguments)
-        return self._answer(value, call.response)
-
-    async def _call(self, call: _Call, given: dict[str, Any]) -> Any:
-        fixed = {
+        values: dict[str, Any] = {
             "request": call.request,
             "response": call.response,
             "context": call.context,
             "principal": principal_of(call.scope["state"]),
         }
-        arguments = {name: given.get(kind, fixed.get(kind)) for name, kind in self.binders.items()}
+        if self.body_model is not None:
+            values["body"] = _parse(self.body_model, await read_all(call.receive))
+        if not self.needs_session:
+            return self._answer(await self._run(values), call.response)
+        async with unit_of_work_of(call.context, call.scope.setdefault("state", {})) as session:
+            values["session"] = session
+            answer = await self._run(values)
+        return self._answer(answer, call.response)
+
+    async def _run(self, values: dict[str, Any]) -> Any:
         endpoint: Callable[..., Awaitable[Any]] = self.route.endpoint
-        return await endpoint(**arguments)
+        return await endpoint(**{name: values[kind] for name, kind in self.binders.items()})
 
     def _answer(self, value: Any, sub: Response) -> Response:
         status = sub.status_code or self.route.status_code or 200

@@ -58,8 +58,8 @@ class BundleCommitter:
     """The process's committer of small bundles (one per AppContext)."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], in_flight: int = 1) -> None:
-        """`in_flight`: batches written at once (bundles conflict with nothing: on
-        PostgreSQL several transactions overlap; SQLite has one writer)."""
+        """`in_flight`: batches written at once (`kit.batching.writers_in_flight`; small
+        bundles conflict with nothing, so their transactions may overlap)."""
         self._group: TransactionGroupCommit[NewBundle] = TransactionGroupCommit(
             sessionmaker, write_bundles, MAX_BATCH, in_flight=in_flight
         )

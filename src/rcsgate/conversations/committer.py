@@ -30,7 +30,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rcsgate.conversations.repository import ConversationRepository
-from rcsgate.kit.batching import GroupCommit, TransactionGroupCommit
+from rcsgate.kit.batching import GroupCommit, TransactionGroupCommit, writers_in_flight
 from rcsgate.kit.clock import Clock
 from rcsgate.kit.pgbulk import JsonRowsInsert
 from rcsgate.models import Conversation, Job, Message
@@ -40,8 +40,6 @@ CONVERSATIONS = cast(Table, Conversation.__table__)
 MESSAGES = cast(Table, Message.__table__)
 JOBS = cast(Table, Job.__table__)
 MAX_BATCH = 256
-# Batches written at once on PostgreSQL (SQLite has one writer: one at a time).
-IN_FLIGHT = 4
 
 
 class SameRecipientInBatch(Exception):
@@ -163,7 +161,9 @@ class StartCommitter:
         self._group: GroupCommit[NewConversation]
         if engine.dialect.name == "postgresql":
             self._group = GroupCommit(
-                _OneStatement(sessionmaker, clock), MAX_BATCH, in_flight=IN_FLIGHT
+                _OneStatement(sessionmaker, clock),
+                MAX_BATCH,
+                in_flight=writers_in_flight(engine.dialect.name),
             )
         else:
             write = partial(write_starts, clock=clock)

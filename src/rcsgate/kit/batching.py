@@ -28,6 +28,12 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def writers_in_flight(dialect: str) -> int:
+    """Batches a committer writes at once: several on PostgreSQL, whose transactions run side
+    by side; one on SQLite, which has one writer."""
+    return 4 if dialect == "postgresql" else 1
+
+
 class Batcher(Generic[T, R]):
     def __init__(
         self,
